@@ -1,0 +1,13 @@
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace perfcast::cli {
+
+// Each subcommand lives in its own cmd_NAME.cpp and registers itself on the app.
+void register_inspect(CLI::App& app);
+
+// Human-readable quantities: 4.09 G, 97.5 MiB.
+std::string format_count(double value);
+std::string format_bytes(double bytes);
+
+}  // namespace perfcast::cli

@@ -1,0 +1,50 @@
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <iostream>
+
+#include "commands.h"
+#include "common/error.h"
+
+namespace perfcast::cli {
+
+std::string format_count(double value) {
+  const char* units[] = {"", "K", "M", "G", "T", "P"};
+  int u = 0;
+  while (std::fabs(value) >= 1000 && u < 5) {
+    value /= 1000;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f}", value) : fmt::format("{:.2f} {}", value, units[u]);
+}
+
+std::string format_bytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (std::fabs(bytes) >= 1024 && u < 4) {
+    bytes /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, units[u]);
+}
+
+}  // namespace perfcast::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"perfcast: predict how a deep-learning workload behaves on a machine before running it"};
+  app.require_subcommand(1);
+  perfcast::cli::register_inspect(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const perfcast::Error& e) {
+    std::cerr << "perfcast: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "perfcast: internal error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}
