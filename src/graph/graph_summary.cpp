@@ -38,7 +38,9 @@ GraphSummary summarize(const Graph& graph) {
     row.flops += cost.flops;
     row.bytes_read += cost.bytes_read;
     row.bytes_written += cost.bytes_written;
-    for (TensorId in : node.inputs) {
+    // An Identity of a weight stands for a distinct parameter (see mark_weight_roles); the
+    // parameter is its output, counted at the operator that reads it.
+    for (TensorId in : node.op_type == "Identity" ? std::vector<TensorId>{} : node.inputs) {
       if (in == kNoTensor) continue;
       const Tensor& t = graph.tensor(in);
       if (t.kind != TensorKind::kParameter && t.kind != TensorKind::kBuffer) continue;

@@ -13,7 +13,6 @@
 #include <unordered_set>
 
 #include "common/error.h"
-#include "graph/shape_fallback.h"
 #include "graph/shape_folding.h"
 
 namespace perfcast::graph {
@@ -114,7 +113,7 @@ void set_type(Tensor& tensor, const onnx::TypeProto& type) {
   if (!type.has_tensor_type()) return;
   const auto& tt = type.tensor_type();
   if (tensor.dtype == DType::kUnknown) tensor.dtype = dtype_from_onnx(tt.elem_type());
-  if (!tt.has_shape()) return;
+  if (!tt.has_shape() || tensor.shape_known) return;  // a complete shape is never replaced by a partial one
   std::vector<int64_t> dims;
   bool known = true;
   for (const auto& d : tt.shape().dim()) {
@@ -268,12 +267,21 @@ void drop_weight_payloads(onnx::GraphProto& graph) {
 // Exporters de-duplicate identical weights behind Identity nodes (torch does for layers cloned
 // from one another), so each Identity of a weight stands for a distinct parameter of the model.
 // BatchNorm running statistics are state, not trainable parameters (as torch counts them).
+// Resize scales are constants even though they are floating-point tensors.
 void mark_weight_roles(Graph& graph, const std::vector<NodeId>& order) {
   for (NodeId id : order) {
     const Node& node = graph.node(id);
     if (node.op_type == "Identity" && node.inputs.size() == 1 && node.inputs[0] != kNoTensor &&
         graph.tensor(node.inputs[0]).kind == TensorKind::kParameter && node.outputs[0] != kNoTensor) {
       graph.tensor(node.outputs[0]).kind = TensorKind::kParameter;
+    }
+    // Resize/Upsample scales and regions of interest are settings, not learned weights.
+    if (node.op_type == "Resize" || node.op_type == "Upsample") {
+      for (size_t i = 1; i < node.inputs.size(); ++i) {
+        if (node.inputs[i] != kNoTensor && graph.tensor(node.inputs[i]).kind == TensorKind::kParameter) {
+          graph.tensor(node.inputs[i]).kind = TensorKind::kConstant;
+        }
+      }
     }
     if (node.op_type == "BatchNormalization") {
       for (size_t i = 3; i < std::min<size_t>(node.inputs.size(), 5); ++i) {
@@ -360,7 +368,6 @@ Graph import_onnx(const std::string& path, const ImportOptions& options) {
     }
   }
   mark_weight_roles(graph, order);
-  infer_missing_shapes(graph, order);
   return graph;
 }
 

@@ -1,10 +1,9 @@
 // Cost rules for the operators that do multiply-accumulates.
 #include <fmt/format.h>
 
-#include <map>
-#include <set>
 
 #include "common/error.h"
+#include "graph/einsum_equation.h"
 #include "graph/op_cost_rules.h"
 
 namespace perfcast::graph::cost_rules {
@@ -53,49 +52,12 @@ void matmul(const Graph& g, const Node& n, OpCost& c) {
 
 // Einsum with two or more operands: output elements x sizes of the contracted letters.
 void einsum(const Graph& g, const Node& n, OpCost& c) {
-  const std::string equation = n.attr_string("equation", "");
-  const auto arrow = equation.find("->");
-  const std::string lhs = equation.substr(0, arrow);
-  std::vector<std::string> terms;
-  std::string term;
-  for (char ch : lhs) {
-    if (ch == ',') {
-      terms.push_back(term);
-      term.clear();
-    } else if (ch != ' ') {
-      term += ch;
-    }
-  }
-  terms.push_back(term);
-
-  std::map<char, int64_t> letter_size;
-  std::map<char, int> letter_uses;
-  for (size_t i = 0; i < terms.size(); ++i) {
-    const Tensor& t = input(g, n, i);
-    // Letters bind to the trailing dims after an ellipsis, leading dims before it.
-    const std::string& spec = terms[i];
-    const auto ellipsis = spec.find("...");
-    std::string before = ellipsis == std::string::npos ? spec : spec.substr(0, ellipsis);
-    std::string after = ellipsis == std::string::npos ? "" : spec.substr(ellipsis + 3);
-    for (size_t d = 0; d < before.size() && d < t.shape.size(); ++d) letter_size[before[d]] = t.shape[d];
-    for (size_t d = 0; d < after.size(); ++d) letter_size[after[d]] = t.shape[t.shape.size() - after.size() + d];
-    for (char ch : before + after) ++letter_uses[ch];
-  }
-  std::set<char> output_letters;
-  if (arrow != std::string::npos) {
-    for (char ch : equation.substr(arrow + 2))
-      if (std::isalpha(static_cast<unsigned char>(ch))) output_letters.insert(ch);
-  } else {
-    for (const auto& [ch, uses] : letter_uses)
-      if (uses == 1) output_letters.insert(ch);
-  }
-  double contracted = 1;
-  for (const auto& [ch, size] : letter_size)
-    if (!output_letters.count(ch)) contracted *= static_cast<double>(size);
-
-  const Tensor& y = output(g, n, 0);
-  if (terms.size() >= 2) {
-    c.macs = numel(y) * contracted;
+  std::vector<std::vector<int64_t>> shapes;
+  for (size_t i = 0; i < n.inputs.size(); ++i) shapes.push_back(input(g, n, i).shape);
+  const auto binding = bind_einsum(n.attr_string("equation", ""), shapes);
+  if (!binding) throw MissingShape{fmt::format("operands of Einsum '{}' (equation does not fit)", n.name)};
+  if (shapes.size() >= 2) {
+    c.macs = numel(output(g, n, 0)) * binding->contracted_size;
     c.flops = 2 * c.macs;
   } else {
     c.flops = numel(input(g, n, 0));  // a single-operand einsum is a transpose or a reduction

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "common/error.h"
+#include "graph/einsum_equation.h"
 
 namespace perfcast::graph {
 namespace {
@@ -126,6 +127,10 @@ class Folder {
     int replaced = 0;
     for (auto& node : *graph_.mutable_node()) {
       if (node.output_size() == 0 || shape_known(node.output(0))) continue;
+      if (node.op_type() == "Einsum" && infer_einsum(node)) {
+        ++replaced;
+        continue;
+      }
       for (int i = 0; i < node.input_size(); ++i) {
         const std::string& in = node.input(i);
         if (in.empty() || !produced_by_node.count(in)) continue;
@@ -156,7 +161,41 @@ class Folder {
     return true;
   }
 
+  // ONNX 1.12 infers only the rank of an Einsum's output; perfcast binds the equation itself.
+  bool infer_einsum(const onnx::NodeProto& node) {
+    std::vector<std::vector<int64_t>> shapes;
+    for (const auto& in : node.input()) {
+      if (!shape_known(in)) return false;
+      shapes.push_back(shapes_[in].dims);
+    }
+    const auto* equation = attr(node, "equation");
+    if (!equation) return false;
+    const auto binding = bind_einsum(equation->s(), shapes);
+    if (!binding) return false;
+    onnx::ValueInfoProto* info = nullptr;
+    for (auto& vi : *graph_.mutable_output())
+      if (vi.name() == node.output(0)) info = &vi;
+    for (auto& vi : *graph_.mutable_value_info())
+      if (!info && vi.name() == node.output(0)) info = &vi;
+    if (!info) {
+      info = graph_.add_value_info();
+      info->set_name(node.output(0));
+    }
+    auto* tensor_type = info->mutable_type()->mutable_tensor_type();
+    if (tensor_type->elem_type() == 0) tensor_type->set_elem_type(elem_type_of(node.input(0)));
+    tensor_type->clear_shape();
+    auto* shape = tensor_type->mutable_shape();
+    for (int64_t d : binding->output_shape) shape->add_dim()->set_dim_value(d);
+    return true;
+  }
+
+  int32_t elem_type_of(const std::string& name) const {
+    auto it = elem_types_.find(name);
+    return it == elem_types_.end() ? onnx::TensorProto::FLOAT : it->second;
+  }
+
   void record(const onnx::ValueInfoProto& info) {
+    if (info.type().has_tensor_type()) elem_types_[info.name()] = info.type().tensor_type().elem_type();
     if (!info.type().has_tensor_type() || !info.type().tensor_type().has_shape()) return;
     KnownTensor k;
     k.rank_known = true;
@@ -386,6 +425,7 @@ class Folder {
 
   onnx::GraphProto& graph_;
   std::unordered_map<std::string, KnownTensor> shapes_;
+  std::unordered_map<std::string, int32_t> elem_types_;
   std::unordered_map<std::string, Values> values_;
   std::unordered_set<std::string> added_;
 };
@@ -429,7 +469,6 @@ void infer_shapes_with_folding(onnx::ModelProto& model) {
   Folder folder(*work.mutable_graph());
   for (int round = 0; round < kMaxRounds; ++round) {
     if (folder.fold_round() == 0) break;
-    work.mutable_graph()->clear_value_info();
     run_onnx_inference(work);
     if (all_shapes_known(work.graph())) break;
   }

@@ -5,6 +5,8 @@ namespace perfcast::cli {
 
 // Each subcommand lives in its own cmd_NAME.cpp and registers itself on the app.
 void register_inspect(CLI::App& app);
+void register_devices(CLI::App& app);
+void register_footprint(CLI::App& app);
 
 // Human-readable quantities: 4.09 G, 97.5 MiB.
 std::string format_count(double value);

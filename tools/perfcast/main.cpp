@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
   CLI::App app{"perfcast: predict how a deep-learning workload behaves on a machine before running it"};
   app.require_subcommand(1);
   perfcast::cli::register_inspect(app);
+  perfcast::cli::register_devices(app);
+  perfcast::cli::register_footprint(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

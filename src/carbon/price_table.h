@@ -1,0 +1,46 @@
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hardware/device_catalog.h"
+
+namespace perfcast::carbon {
+
+// One row of data/prices/cloud_instances.csv: a list on-demand price per instance-hour.
+struct Instance {
+  std::string provider;        // aws | gcp | azure | lambda
+  std::string type;            // "p4d.24xlarge"
+  std::string gpu_id;          // perfcast device id
+  int gpu_count = 0;
+  int vcpus = 0;
+  double memory_gib = 0;
+  std::string region;          // "us-east-1"; "all" when the price is the same everywhere
+  double price_usd_per_hour = 0;
+  std::string price_date;      // YYYY-MM-DD, when the source observed the price
+  std::string source;
+
+  double price_usd_per_gpu_hour() const { return price_usd_per_hour / gpu_count; }
+};
+
+class PriceTable {
+ public:
+  static PriceTable load(const std::string& path = hardware::default_data_dir() + "/prices/cloud_instances.csv");
+
+  const std::vector<Instance>& instances() const { return instances_; }
+  // Every instance carrying this GPU, cheapest per GPU-hour first.
+  std::vector<Instance> for_gpu(const std::string& gpu_id) const;
+  // The instance with the lowest price per GPU-hour for this GPU; nullopt when none is listed.
+  std::optional<Instance> cheapest(const std::string& gpu_id) const;
+  // gpu_id -> its cheapest instance per GPU-hour.
+  std::map<std::string, Instance> cheapest_per_gpu() const;
+  // Every row of an instance type (case-insensitive; several regions may be listed). Throws
+  // perfcast::Error with close matches when there is none.
+  std::vector<Instance> of_type(const std::string& type) const;
+
+ private:
+  std::vector<Instance> instances_;
+};
+
+}  // namespace perfcast::carbon

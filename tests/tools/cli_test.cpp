@@ -1,0 +1,59 @@
+// The perfcast command as a user runs it: exit codes, one-line errors, JSON fields.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <sys/wait.h>
+
+#include "support/fixtures.h"
+
+namespace {
+
+struct CliRun {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+CliRun run_cli(const std::string& args) {
+  const std::string command = std::string(PERFCAST_CLI_PATH) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  CliRun result{-1, ""};
+  if (!pipe) return result;
+  std::array<char, 4096> buffer{};
+  while (fgets(buffer.data(), buffer.size(), pipe)) result.output += buffer.data();
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+TEST(Cli, InspectJsonHasTheDocumentedFields) {
+  const CliRun run = run_cli("inspect " + perfcast::testing::fixture_path("resnet50.onnx") + " --batch 2 --json");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto j = nlohmann::json::parse(run.output);
+  for (const char* key : {"nodes", "edges", "macs", "flops", "params", "param_bytes", "peak_activation_bytes", "ops",
+                          "unknown_ops"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_NEAR(j["macs"].get<double>() / 2 / 4.09e9, 1.0, 0.03);
+  EXPECT_EQ(j["inputs"][0]["shape"][0], 2);
+}
+
+TEST(Cli, BadInputExitsNonZeroWithOneLine) {
+  const std::vector<std::string> bad_calls = {
+      "inspect /nonexistent.onnx",
+      "inspect " + perfcast::testing::fixture_path("bad_truncated.onnx"),
+      "inspect " + perfcast::testing::fixture_path("resnet50.onnx") + " --batch 0",
+  };
+  for (const std::string& args : bad_calls) {
+    SCOPED_TRACE(args);
+    const CliRun run = run_cli(args);
+    EXPECT_EQ(run.exit_code, 1);
+    EXPECT_EQ(run.output.rfind("perfcast: error: ", 0), 0u) << run.output;
+    EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), 1) << run.output;
+  }
+}
+
+}  // namespace
