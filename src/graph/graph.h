@@ -3,6 +3,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "graph/dtype.h"
@@ -91,7 +92,7 @@ class Graph {
   std::vector<NodeId> topological_order() const;
 
  private:
-  std::map<std::string, TensorId, std::less<>> tensor_by_name_;
+  std::unordered_map<std::string, TensorId> tensor_by_name_;
 };
 
 }  // namespace perfcast::graph

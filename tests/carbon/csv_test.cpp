@@ -5,20 +5,13 @@
 #include <functional>
 
 #include "common/error.h"
+#include "support/test_helpers.h"
 #include "hardware/device_catalog.h"
 
 namespace perfcast {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a perfcast::Error";
-  return "";
-}
+using testing::error_of;
 
 TEST(CarbonCsv, QuotedFieldsKeepCommasQuotesAndLineBreaks) {
   const CsvTable t = parse_csv(

@@ -9,6 +9,7 @@
 
 #include "common/csv.h"
 #include "common/error.h"
+#include "support/test_helpers.h"
 
 namespace perfcast::carbon {
 namespace {
@@ -38,21 +39,9 @@ std::string error_of(const FootprintRequest& req) {
   return "";
 }
 
-double csv_value(const std::string& file, const std::string& key_column, const std::string& key,
-                 const std::string& column) {
-  for (const CsvRow& row : read_csv(hardware::default_data_dir() + "/" + file).rows) {
-    if (row.at(key_column) == key) return row.number(column);
-  }
-  ADD_FAILURE() << key << " not in " << file;
-  return 0;
-}
+using testing::csv_value;
 
-bool contains(const std::vector<std::string>& list, const std::string& needle) {
-  for (const auto& s : list) {
-    if (s.find(needle) != std::string::npos) return true;
-  }
-  return false;
-}
+using testing::contains;
 
 void expect_rel(double actual, double expected) {
   EXPECT_NEAR(actual, expected, 1e-9 * std::fabs(expected)) << "expected " << expected;

@@ -6,6 +6,7 @@
 
 #include "common/csv.h"
 #include "common/error.h"
+#include "support/test_helpers.h"
 
 namespace perfcast::carbon {
 namespace {
@@ -15,32 +16,11 @@ const RegionTable& regions() {
   return t;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a perfcast::Error";
-  return "";
-}
+using testing::error_of;
 
-// One value of a shipped CSV, read independently of RegionTable.
-double csv_value(const std::string& file, const std::string& key_column, const std::string& key,
-                 const std::string& column, const std::string& provider = "") {
-  for (const CsvRow& row : read_csv(hardware::default_data_dir() + "/" + file).rows) {
-    if (row.at(key_column) == key && (provider.empty() || row.at("provider") == provider)) return row.number(column);
-  }
-  ADD_FAILURE() << key << " not in " << file;
-  return 0;
-}
+using testing::csv_value;
 
-bool contains(const std::vector<std::string>& list, const std::string& needle) {
-  for (const auto& s : list) {
-    if (s.find(needle) != std::string::npos) return true;
-  }
-  return false;
-}
+using testing::contains;
 
 TEST(CarbonRegion, AwsUsEast1) {
   const Region r = regions().lookup("aws:us-east-1");

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "support/test_helpers.h"
 
 namespace perfcast::hardware {
 namespace {
@@ -21,15 +22,7 @@ const DeviceCatalog& catalog() {
   return c;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a perfcast::Error";
-  return "";
-}
+using testing::error_of;
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   perfcast::cli::register_inspect(app);
   perfcast::cli::register_devices(app);
   perfcast::cli::register_footprint(app);
+  perfcast::cli::register_measure(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,644 @@
+#!/usr/bin/python3
+"""Fit perfcast's calibrated roofline to NeuSight's per-operator GPU measurements.
+
+Usage:
+    /usr/bin/python3 scripts/calibrate_roofline.py [--data DIR] [--out FILE]
+
+Model, per operator class c (gemm, conv, elementwise, reduction, movement):
+
+    t = max( F / (P * a_c * F/(F+f_c)),  B / (W * b_c * B/(B+g_c)) ) + t0_c
+      = max( (F+f_c) / (P*a_c),  (B+g_c) / (W*b_c) ) + t0_c
+
+F = FLOPs of the operator, B = bytes read + written, P = the device's peak FLOP/s for the
+precision, W = its memory bandwidth (B/s). a_c, b_c are the achievable fractions of peak at
+large sizes; f_c, g_c the sizes (FLOPs, bytes) at which half of that is reached; t0_c a fixed
+per-kernel time (launch + tail). One parameter set for every device (device-agnostic: a device
+works from its spec sheet). Fitted by minimising the squared log error (Levenberg-Marquardt on
+transformed parameters, numpy only).
+
+F and B follow perfcast's C++ cost rules (src/graph/op_cost_*.cpp): MatMul MACs = outputs x K,
+FLOPs = 2 MACs, a Linear adds its bias (one FLOP per output); Conv MACs = outputs x Cin x k x k;
+elementwise FLOPs per element from op_cost_pointwise.cpp (Add/Mul/Div/Pow/Relu 1, Tanh 5, Gelu 8),
+LayerNormalization 7/element, Softmax 5/element; bytes = every input (weights included) + every
+output at 4 bytes/element (fp32).
+
+Data: NeuSight (MIT, sitar-lab/NeuSight @6945927d9afcca2b9daf021f8395e53edc5b4eef), see
+/work/shared/data/neusight/SOURCE.md. Train: operators/nvidia/train_collect/*.csv.gz and
+operators/amd/train_collect/*.csv.gz. Test (NeuSight's own split, held out): operators/nvidia/test/
+{bmm,linear,elem,ln,softmax}.csv (vec.csv is their union and is skipped), plus AMD GEMMs in
+operators/amd/test_collect/ (no AMD GEMM is in the training data).
+
+The per-node framework overhead for eager PyTorch is fitted on timm end-to-end throughput
+(data/validation/timm_rows.csv, RTX 3090 rows only) using the per-node costs that perfcast's C++
+importer computes for the torchvision fixtures (data/validation/timm_node_costs.csv, written by
+`build/bench/predict_bench --export_nodes=...`); see fit_end_to_end().
+"""
+
+import argparse
+import csv
+import datetime
+import glob
+import itertools
+import gzip
+import json
+import math
+import os
+import sys
+import time
+
+try:
+    import tomllib
+except ImportError:  # pragma: no cover - Python < 3.11
+    tomllib = None
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
+if not os.path.isdir(DEFAULT_DATA):
+    DEFAULT_DATA = "/work/shared/data"
+NEUSIGHT_COMMIT = "6945927d9afcca2b9daf021f8395e53edc5b4eef"
+TIMM_COMMIT = "aa4b5850c1543fa488abf260f18390eda46cf85d"
+
+CLASSES = ["gemm", "conv", "depthwise_conv", "elementwise", "reduction", "movement"]
+MATRIX = ("gemm", "conv")
+FIT_CLASSES = ["gemm", "conv", "elementwise", "reduction"]
+# Elementwise and reduction kernels do <= 1 FLOP per byte on GPUs with >= 12 FLOP per byte of
+# bandwidth: their compute term is not identifiable from the data, and a free fit uses it to
+# absorb device differences (reduction: a = 0.03, which made LayerNorm "compute bound" on A100 and
+# cost 10 points of test MAPE). Pinned to the plain compute roof.
+PINNED = {"elementwise": {"a": 1.0, "f": 0.0}, "reduction": {"a": 1.0, "f": 0.0}}
+
+# FLOPs per element, as in src/graph/op_cost_pointwise.cpp.
+ELEM_FLOPS = {"add": 1, "addu": 1, "mul": 1, "mulu": 1, "div": 1, "divu": 1, "pow": 1, "powu": 1,
+              "relu": 1, "gelu": 8, "tanh": 5}
+BINARY = {"add", "mul", "div", "pow"}          # tensor op tensor: reads 2 tensors
+UNARY = {"addu", "mulu", "divu", "powu", "relu", "gelu", "tanh"}  # reads 1 tensor (+ a scalar)
+FP32 = 4.0
+
+# ------------------------------------------------------------------------------------------
+# Devices
+
+
+def load_devices(repo):
+    """id -> spec, and a lower-cased id/alias -> id map, from data/devices/*.toml."""
+    if tomllib is None:
+        sys.exit("Python 3.11+ (tomllib) is needed to read data/devices/*.toml")
+    devices, by_key = {}, {}
+    for path in sorted(glob.glob(os.path.join(repo, "data", "devices", "*.toml"))):
+        with open(path, "rb") as f:
+            t = tomllib.load(f)
+        c = t["compute"]
+        devices[t["id"]] = {
+            "id": t["id"], "vendor": t.get("vendor", ""),
+            "fp32_flops": c["fp32_tflops"] * 1e12,
+            "fp32_matrix_flops": c.get("fp32_matrix_tflops", c["fp32_tflops"]) * 1e12,
+            "bw": t["memory"]["bandwidth_gb_s"] * 1e9,
+        }
+        for key in [t["id"]] + list(t.get("aliases", [])):
+            by_key[key.lower()] = t["id"]
+    return devices, by_key
+
+
+# ------------------------------------------------------------------------------------------
+# Operator rows -> (class, F, B, device, latency)
+
+
+def open_text(path):
+    return gzip.open(path, "rt", newline="") if path.endswith(".gz") else open(path, newline="")
+
+
+def read_rows(path):
+    with open_text(path) as f:
+        yield from csv.DictReader(f)
+
+
+def op_cost(row):
+    """(class, flops, bytes) of one NeuSight row, with perfcast's cost conventions."""
+    op = row["OPName"]
+    if op in ("bmm", "linear"):
+        b, m, n, k = (float(row[x]) for x in ("B", "M", "N", "K"))
+        macs = b * m * k * n                       # output B x M x K, reduction over N
+        if op == "bmm":                            # bmm(randn(B,M,N), randn(B,N,K))
+            return "gemm", 2 * macs, FP32 * (b * m * n + b * n * k + b * m * k)
+        # nn.Linear(N, K) on [B, M, N]: weight K x N, bias K, one bias add per output
+        return "gemm", 2 * macs + b * m * k, FP32 * (b * m * n + n * k + k + b * m * k)
+    if op == "conv":
+        b, ci, co, ks = (float(row[x]) for x in ("B", "Input_Channel", "Output_Channel", "Kernel_Szie"))
+        s, st, p = float(row["Input_Size"]), float(row["Stride"]), float(row["Padding"])
+        o = math.floor((s + 2 * p - ks) / st) + 1
+        if o <= 0:
+            return None
+        outputs = b * co * o * o
+        macs = outputs * ci * ks * ks              # bias=False
+        return "conv", 2 * macs, FP32 * (b * ci * s * s + co * ci * ks * ks + outputs)
+    b, h = float(row["B"]), float(row["H"])
+    e = b * h
+    if op in ELEM_FLOPS:
+        reads = 2 * e if op in BINARY else e + (1 if op.endswith("u") and op != "relu" else 0)
+        return "elementwise", ELEM_FLOPS[op] * e, FP32 * (reads + e)
+    if op == "ln":      # LayerNormalization(x, weight[H], bias[H]) -> y
+        return "reduction", 7 * e, FP32 * (2 * e + 2 * h)
+    if op == "softmax":
+        return "reduction", 5 * e, FP32 * (2 * e)
+    return None
+
+
+class Table:
+    """Column arrays of operator measurements."""
+
+    def __init__(self):
+        self.cls, self.op, self.dev, self.F, self.B, self.t = [], [], [], [], [], []
+
+    def add_file(self, path, by_key, unmapped):
+        n = 0
+        for row in read_rows(path):
+            lat = float(row["Latency"])
+            if not lat > 0:
+                continue
+            dev = by_key.get(row["Device"].lower()) or by_key.get(row["Device"].replace(" ", "_").lower())
+            if dev is None:
+                unmapped.add(row["Device"])
+                continue
+            c = op_cost(row)
+            if c is None:
+                continue
+            self.cls.append(c[0]); self.op.append(row["OPName"]); self.dev.append(dev)
+            self.F.append(c[1]); self.B.append(c[2]); self.t.append(lat * 1e-3)
+            n += 1
+        return n
+
+    def finish(self, devices, amd_matrix_fp32=True):
+        self.cls = np.array(self.cls); self.op = np.array(self.op); self.dev = np.array(self.dev)
+        self.F = np.array(self.F); self.B = np.array(self.B); self.t = np.array(self.t)
+        self.W = np.array([devices[d]["bw"] for d in self.dev])
+        self.set_peak(devices, amd_matrix_fp32)
+        return self
+
+    def set_peak(self, devices, amd_matrix_fp32):
+        matrix = np.isin(self.cls, ["gemm", "conv"])
+        vec = np.array([devices[d]["fp32_flops"] for d in self.dev])
+        mat = np.array([devices[d]["fp32_matrix_flops"] for d in self.dev])
+        self.P = np.where(matrix & amd_matrix_fp32, mat, vec)
+
+    def subset(self, mask):
+        s = Table()
+        for k in ("cls", "op", "dev", "F", "B", "t", "W", "P"):
+            setattr(s, k, getattr(self, k)[mask])
+        return s
+
+    def __len__(self):
+        return len(self.t)
+
+
+# ------------------------------------------------------------------------------------------
+# Model and fit
+
+
+def predict(p, F, B, P, W):
+    """p = dict(a, f, b, g, t0_s)."""
+    return np.maximum((F + p["f"]) / (P * p["a"]), (B + p["g"]) / (W * p["b"])) + p["t0_s"]
+
+
+def unpack(u):
+    sig = lambda x: 1.0 / (1.0 + np.exp(-x))
+    return {"a": sig(u[0]), "f": math.exp(u[1]), "b": sig(u[2]), "g": math.exp(u[3]), "t0_s": math.exp(u[4])}
+
+
+def fit_class(tab, weight=None, fixed=None):
+    """Levenberg-Marquardt on log residuals; a, b via logistic, f, g, t0 via exp.
+
+    `fixed` pins some parameters (e.g. {"a": 1.0, "f": 0.0}) and fits the others."""
+    logt = np.log(tab.t)
+    sw = np.ones(len(tab)) if weight is None else np.sqrt(weight / np.mean(weight))
+    fixed = fixed or {}
+
+    def params_of(u):
+        p = unpack(u)
+        p.update(fixed)
+        return p
+
+    def resid(u):
+        return (np.log(predict(params_of(u), tab.F, tab.B, tab.P, tab.W)) - logt) * sw
+
+    def solve(u):
+        lam, r = 1e-2, resid(u)
+        cost = r @ r
+        for _ in range(200):
+            J = np.empty((len(r), len(u)))
+            for i in range(len(u)):
+                h = 1e-4 * max(1.0, abs(u[i]))
+                e = np.zeros_like(u); e[i] = h
+                J[:, i] = (resid(u + e) - resid(u - e)) / (2 * h)
+            A, g = J.T @ J, J.T @ r
+            improved = False
+            for _ in range(20):
+                step = np.linalg.solve(A + lam * np.diag(np.diag(A) + 1e-12), -g)
+                un = np.clip(u + step, -40, 40)
+                rn = resid(un)
+                cn = rn @ rn
+                if cn < cost:
+                    converged = cost - cn < 1e-10 * cost
+                    u, r, cost, lam, improved = un, rn, cn, max(lam / 3, 1e-9), True
+                    break
+                lam *= 4
+            if not improved or converged:
+                break
+        return u, cost
+
+    best = None
+    a_starts = (0.3, 0.8) if "a" not in fixed else (0.5,)
+    f_starts = (1e6, 1e9) if "f" not in fixed else (1e6,)
+    for a0 in a_starts:
+        for f0 in f_starts:
+            for g0 in (1e4, 1e6):
+                for t00 in (2e-6, 1e-5):
+                    u0 = np.array([math.log(a0 / (1 - a0)), math.log(f0), math.log(0.7 / 0.3), math.log(g0),
+                                   math.log(t00)])
+                    u, cost = solve(u0)
+                    if best is None or cost < best[1]:
+                        best = (u, cost)
+    return params_of(best[0])
+
+
+def metrics(pred, meas):
+    err = np.abs(pred - meas) / meas
+    return {"n": int(len(meas)), "mape": float(np.mean(err)), "acc10": float(np.mean(err <= 0.10)),
+            "median_ape": float(np.median(err))}
+
+
+def predict_table(params, tab):
+    out = np.empty(len(tab))
+    for c in np.unique(tab.cls):
+        m = tab.cls == c
+        out[m] = predict(params[c], tab.F[m], tab.B[m], tab.P[m], tab.W[m])
+    return out
+
+
+def evaluate(params, tab):
+    pred = predict_table(params, tab)
+    res = {"all": metrics(pred, tab.t), "per_class": {}, "per_device": {}, "per_class_device": {}}
+    for c in sorted(np.unique(tab.cls)):
+        res["per_class"][c] = metrics(pred[tab.cls == c], tab.t[tab.cls == c])
+    for d in sorted(np.unique(tab.dev)):
+        res["per_device"][d] = metrics(pred[tab.dev == d], tab.t[tab.dev == d])
+    for c in sorted(np.unique(tab.cls)):
+        for d in sorted(np.unique(tab.dev)):
+            m = (tab.cls == c) & (tab.dev == d)
+            if m.any():
+                res["per_class_device"][f"{c}/{d}"] = metrics(pred[m], tab.t[m])
+    return res, pred
+
+
+def rounded(p):
+    """4 significant digits; offsets below one FLOP / byte are 0."""
+    return {k: (0.0 if k in ("f", "g") and v < 1 else float(f"{v:.4g}")) for k, v in p.items()}
+
+
+# ------------------------------------------------------------------------------------------
+# End-to-end (timm): per-node overhead and fp16 tensor-core multiplier
+
+# torchvision fixture (tests/fixtures/export_models.py) -> (timm model, image size): the same
+# architecture at the same input size (parameter counts agree to the 0.01M timm prints).
+TIMM_MODELS = {
+    "resnet50": ("resnet50", 224), "vgg16": ("vgg16", 224), "densenet121": ("densenet121", 224),
+    "efficientnet_b0": ("efficientnet_b0", 224), "mobilenet_v3_large": ("mobilenetv3_large_100", 224),
+    "convnext_tiny": ("convnext_tiny", 224), "swin_t": ("swin_tiny_patch4_window7_224", 224),
+    "vit_b_16": ("vit_base_patch16_224", 224), "resnet18": ("resnet18", 224),
+    "mobilenet_v2": ("mobilenetv2_100", 224), "regnet_y_400mf": ("regnety_004", 224),
+    "mnasnet1_0": ("mnasnet_100", 224), "inception_v3": ("inception_v3", 299),
+}
+# timm file -> (perfcast device id, split). Only GPUs in data/devices/ (no RTX 5090 / PRO 6000).
+TIMM_FILES = {
+    "benchmark-infer-amp-nchw-pt240-cu124-rtx3090.csv": ("rtx-3090", "fit"),
+    "benchmark-infer-amp-nchw-pt240-cu124-rtx4090.csv": ("rtx-4090", "eval"),
+    "benchmark-infer-amp-nchw-pt291-cu128-4090.csv": ("rtx-4090", "eval"),
+    "benchmark-infer-amp-nchw-pt210-cu121-rtx3090.csv": ("rtx-3090", "eval"),
+    "benchmark-infer-amp-nchw-pt113-cu117-rtx3090.csv": ("rtx-3090", "eval"),
+}
+TIMM_COLUMNS = ["perfcast_model", "timm_model", "file", "device", "split", "infer_img_size", "infer_batch_size",
+                "infer_samples_per_sec", "infer_step_time", "param_count", "infer_gmacs"]
+
+
+def extract_timm_rows(data_dir, out_path):
+    """Writes the timm rows perfcast validates against (one per model and file)."""
+    rows = []
+    for fname, (device, split) in TIMM_FILES.items():
+        by_model = {}
+        for r in read_rows(os.path.join(data_dir, "timm", fname)):
+            by_model.setdefault((r["model"], r["infer_img_size"]), r)  # first row of a model/size
+        for pm, (tm, size) in TIMM_MODELS.items():
+            r = by_model.get((tm, str(size)))
+            if r is None:
+                print(f"timm: no {tm} @ {size} in {fname}")
+                continue
+            row = {"perfcast_model": pm, "timm_model": tm, "file": fname, "device": device, "split": split,
+                   **{k: r[k] for k in TIMM_COLUMNS[5:]}}
+            row["infer_batch_size"] = str(int(float(row["infer_batch_size"])))  # pt210 prints "1024.0"
+            rows.append(row)
+    with open(out_path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=TIMM_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    print(f"wrote {len(rows)} rows to {out_path}")
+
+
+
+def load_node_costs(path):
+    """(model, batch) -> arrays of the launched nodes: cls, F, Bf (float bytes as exported), Bo."""
+    models = {}
+    with open_text(path) as f:
+        for row in csv.DictReader(f):
+            m = models.setdefault((row["model"], int(row["batch"])), {"cls": [], "F": [], "Bf": [], "Bo": []})
+            m["cls"].append(row["class"]); m["F"].append(float(row["flops"]))
+            m["Bf"].append(float(row["float_bytes"])); m["Bo"].append(float(row["other_bytes"]))
+    for m in models.values():
+        for k in ("F", "Bf", "Bo"):
+            m[k] = np.array(m[k])
+        m["cls"] = np.array(m["cls"])
+        m["masks"] = {c: m["cls"] == c for c in np.unique(m["cls"])}
+    return models
+
+
+def e2e_predict(params, nodes, dev, precision_bytes, tensor_peak, x, overhead):
+    """Seconds per batch, as src/predict/roofline.cpp computes it: the sum over launched kernels of
+    the class roofline + t0 + the per-node overhead. Float bytes are re-sized to the precision;
+    gemm/conv run at the tensor peak with a x x[class] (capped at 1), the other classes at the fp32
+    vector peak; below 4 bytes per element every class's b is multiplied by x["memory"] (capped at
+    1). Kernels perfcast cannot cost ("unknown") count the movement t0 only."""
+    total = 0.0
+    for c, m in nodes["masks"].items():
+        if c == "unknown":
+            total += params["movement"]["t0_s"] * int(m.sum())
+            continue
+        p = dict(params[c])
+        if c in MATRIX:
+            p["a"] = min(1.0, p["a"] * x[c])
+            P = tensor_peak
+        else:
+            P = dev["fp32_flops"]
+        if precision_bytes < 4:
+            p["b"] = min(1.0, p["b"] * x["memory"])
+        B = nodes["Bf"][m] * precision_bytes / 4.0 + nodes["Bo"][m]
+        total += float(np.sum(predict(p, nodes["F"][m], B, P, dev["bw"])))
+    return total + overhead * len(nodes["cls"])
+
+
+def fit_end_to_end(params, devices, rows_path, nodes_path, fit_split="fit"):
+    """Fits the fp16 tensor-core multiplier and the per-node overhead on the timm rows whose
+    split is `fit_split` (RTX 3090, PyTorch 2.4.0) by least squared log error on a grid; reports
+    MAPE/Acc10 on every file."""
+    models = load_node_costs(nodes_path)
+    rows = [r for r in read_rows(rows_path) if (r["perfcast_model"], int(r["infer_batch_size"])) in models]
+    for d in {r["device"] for r in rows}:
+        with open(os.path.join(REPO, "data", "devices", d + ".toml"), "rb") as f:
+            devices[d]["fp16_flops"] = tomllib.load(f)["compute"]["fp16_tflops"] * 1e12
+
+    def preds(rs, mult, ovh):
+        return np.array([e2e_predict(params, models[(r["perfcast_model"], int(r["infer_batch_size"]))],
+                                     devices[r["device"]], 2.0, devices[r["device"]]["fp16_flops"], mult, ovh)
+                         for r in rs])
+
+    fit_rows = [r for r in rows if r["split"] == fit_split]
+    log_meas = np.log(np.array([float(r["infer_step_time"]) * 1e-3 for r in fit_rows]))
+
+    keys = ["gemm", "conv", "memory"]
+
+    def fit(overhead):
+        """Coarse-to-fine grid over (gemm multiplier, conv multiplier, low-precision memory
+        multiplier) at a fixed per-node overhead. A multiplier stops where a x multiplier = 1."""
+        lo_hi = [(0.2, 1.0 / params["gemm"]["a"]), (0.2, 1.0 / params["conv"]["a"]), (0.5, 5.0)]
+        best = None
+        for _ in range(5):
+            for v in itertools.product(*[np.linspace(a, b, 7) for a, b in lo_hi]):
+                r = np.log(preds(fit_rows, dict(zip(keys, v)), overhead)) - log_meas
+                if best is None or r @ r < best[0]:
+                    best = (float(r @ r), v)
+            lo_hi = [(max(a, v - (b - a) / 5), min(b, v + (b - a) / 5)) for (a, b), v in zip(lo_hi, best[1])]
+        return best[0], {k: float(v) for k, v in zip(keys, best[1])}
+
+    # The per-node overhead is not identifiable from these rows (batch 1024: kernels are long and
+    # eager dispatch overlaps them): profile it, then ship 0 (NeuSight's t0_c, timed per operator
+    # with CUDA events, already holds each operator's launch and dispatch gap).
+    profile = {}
+    for overhead in (0.0, 1e-5, 3e-5, 6e-5):
+        c, xs = fit(overhead)
+        profile[f"{overhead * 1e6:g}us"] = {"sum_sq_log_error": round(c, 5), **{k: round(v, 4) for k, v in xs.items()}}
+    ovh = 0.0
+    _, x = fit(ovh)
+    report, per_model = {}, {}
+    for key in sorted({(r["device"], r["file"], r["split"]) for r in rows}, key=lambda k: (k[2] != "fit", k)):
+        rs = [r for r in rows if (r["device"], r["file"], r["split"]) == key]
+        meas = np.array([float(r["infer_step_time"]) * 1e-3 for r in rs])
+        pred = preds(rs, x, ovh)
+        name = f"{key[0]} {key[1]}"
+        report[name] = metrics(pred, meas)
+        report[name]["role"] = key[2]
+        per_model[name] = {r["perfcast_model"]: round(float(p / m), 3) for r, p, m in zip(rs, pred, meas)}
+    return x, ovh, report, per_model, profile
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def print_metrics(title, res):
+    print(f"\n{title}")
+    print(f"  {'group':38s} {'n':>6s} {'MAPE':>7s} {'Acc10':>6s} {'medAPE':>7s}")
+    for name, group in (("all", {"all": res["all"]}), ("class", res["per_class"]), ("device", res["per_device"])):
+        for k, v in group.items():
+            print(f"  {name + ':' + k:38s} {v['n']:6d} {100 * v['mape']:6.1f}% {100 * v['acc10']:5.1f}% "
+                  f"{100 * v['median_ape']:6.1f}%")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("--data", default=DEFAULT_DATA, help="the shared data folder (default: %(default)s)")
+    ap.add_argument("--out", default=os.path.join(REPO, "data", "calibration", "roofline.json"))
+    ap.add_argument("--extract-timm", action="store_true",
+                    help="(re)write data/validation/timm_rows.csv from the shared timm CSVs, then exit")
+    args = ap.parse_args()
+    if args.extract_timm:
+        extract_timm_rows(args.data, os.path.join(REPO, "data", "validation", "timm_rows.csv"))
+        return
+    t_start = time.time()
+    ns = os.path.join(args.data, "neusight", "operators")
+    devices, by_key = load_devices(REPO)
+    unmapped = set()
+
+    train_files = sorted(glob.glob(os.path.join(ns, "nvidia", "train_collect", "*.csv.gz")))
+    amd_train_files = sorted(glob.glob(os.path.join(ns, "amd", "train_collect", "*.csv.gz")))
+    test_files = [os.path.join(ns, "nvidia", "test", f + ".csv") for f in ("bmm", "linear", "elem", "ln", "softmax")]
+    amd_test_files = sorted(glob.glob(os.path.join(ns, "amd", "test_collect", "*.csv.gz")))
+    if not train_files or not all(os.path.exists(f) for f in test_files):
+        sys.exit(f"NeuSight operator data not found under {ns}")
+
+    train = Table()
+    for f in train_files + amd_train_files:
+        train.add_file(f, by_key, unmapped)
+    train.finish(devices)
+    test = Table()
+    for f in test_files:
+        test.add_file(f, by_key, unmapped)
+    test.finish(devices)
+    amd_test = Table()
+    for f in amd_test_files:
+        amd_test.add_file(f, by_key, unmapped)
+    amd_test.finish(devices)
+    if unmapped:
+        print("WARNING: devices without a perfcast id (rows skipped):", ", ".join(sorted(unmapped)))
+    print(f"train rows {len(train)} ({', '.join(sorted(set(train.dev)))}); test rows {len(test)} "
+          f"({', '.join(sorted(set(test.dev)))}); AMD GEMM test rows {len(amd_test)}")
+
+    # Shared (device-agnostic, both vendors) parameters.
+    params = {c: fit_class(train.subset(train.cls == c), fixed=PINNED.get(c)) for c in FIT_CLASSES}
+    # movement (Transpose/Concat/Gather...): no NeuSight measurement; copies are streaming
+    # kernels like elementwise ones, so they reuse the elementwise memory parameters.
+    params["movement"] = dict(params["elementwise"])
+    # depthwise conv (one input channel per group): no NeuSight measurement (its convs are dense);
+    # a streaming stencil on the vector units, timed with the elementwise parameters.
+    params["depthwise_conv"] = dict(params["elementwise"])
+    test_res, test_pred = evaluate(params, test)
+    amd_res, _ = evaluate(params, amd_test)
+    amd_test.set_peak(devices, amd_matrix_fp32=False)
+    amd_res_vec, _ = evaluate(params, amd_test)
+    train_res, _ = evaluate(params, train)
+
+    # Vendor split: NVIDIA-only fit of the classes that AMD has training data for.
+    nv = train.subset(np.array([devices[d]["vendor"] == "nvidia" for d in train.dev]))
+    params_nv = dict(params)
+    for c in ("elementwise", "reduction"):
+        params_nv[c] = fit_class(nv.subset(nv.cls == c), fixed=PINNED.get(c))
+    split_res, _ = evaluate(params_nv, test)
+
+    # conv has no held-out test rows: leave-one-device-out on train_collect as a diagnostic.
+    conv = train.subset(train.cls == "conv")
+    lodo = {}
+    for d in sorted(set(conv.dev)):
+        p = fit_class(conv.subset(conv.dev != d))
+        held = conv.subset(conv.dev == d)
+        lodo[d] = metrics(predict(p, held.F, held.B, held.P, held.W), held.t)
+
+    ratio = test.t / test_pred
+    low, high = (float(x) for x in np.percentile(ratio, [10, 90]))
+    interval_per_class = {}
+    for c in sorted(set(test.cls)):
+        lo, hi = np.percentile(ratio[test.cls == c], [10, 90])
+        interval_per_class[c] = {"low_factor": round(float(lo), 4), "high_factor": round(float(hi), 4)}
+
+    # End-to-end per-node overhead + fp16 multiplier (timm, RTX 3090 pt240 rows).
+    e2e = None
+    rows_path = os.path.join(REPO, "data", "validation", "timm_rows.csv")
+    nodes_path = os.path.join(REPO, "data", "validation", "timm_node_costs.csv")
+    if os.path.exists(rows_path) and os.path.exists(nodes_path):
+        mult, ovh, report, per_model, profile = fit_end_to_end(params, devices, rows_path, nodes_path)
+        e2e = {"tensor_core_multiplier": {k: round(mult[k], 4) for k in MATRIX},
+               "memory_multiplier": round(mult["memory"], 4),
+               "per_node_overhead_s": float(f"{ovh:.3g}"), "overhead_profile": profile,
+               "report": report, "predicted_over_measured": per_model}
+    else:
+        print(f"NOTE: {rows_path} or {nodes_path} missing: per-node overhead left at 0")
+
+    print_metrics("Held-out test split (NeuSight nvidia/test), shared parameters", test_res)
+    print("\n  per class x device (MAPE / Acc10):")
+    for k, v in test_res["per_class_device"].items():
+        print(f"    {k:36s} {v['n']:6d} {100 * v['mape']:6.1f}% {100 * v['acc10']:5.1f}%")
+    print_metrics("AMD GEMM (amd/test_collect; no AMD GEMM in training), fp32 matrix peak", amd_res)
+    print_metrics("AMD GEMM, fp32 vector peak instead", amd_res_vec)
+    print_metrics("Vendor split (elementwise/reduction fitted on NVIDIA only), NVIDIA test", split_res)
+    print_metrics("Training fit (train_collect, both vendors)", train_res)
+    print("\nconv, leave-one-device-out on train_collect (no conv in the test split):")
+    for d, v in lodo.items():
+        print(f"  {d:30s} {v['n']:6d} {100 * v['mape']:6.1f}% {100 * v['acc10']:5.1f}%")
+    print("\nFitted parameters:")
+    for c in CLASSES:
+        print(f"  {c:12s} " + "  ".join(f"{k}={v:.4g}" for k, v in params[c].items()))
+    print(f"interval (test, measured/predicted p10..p90): {low:.3f} .. {high:.3f}")
+    if e2e:
+        print(f"\nEnd-to-end timm (fit on rtx-3090 pt240): tensor-core multipliers {e2e['tensor_core_multiplier']}, "
+              f"low-precision memory multiplier {e2e['memory_multiplier']}, "
+              f"per-node overhead {e2e['per_node_overhead_s'] * 1e6:.2f} us")
+        for k, v in e2e["report"].items():
+            print(f"  {k:62s} {v['role']:4s} n={v['n']:3d} MAPE {100 * v['mape']:5.1f}%  Acc10 {100 * v['acc10']:5.1f}%")
+        for k, v in e2e["overhead_profile"].items():
+            print(f"  per-node overhead {k:>6s}: fit sum sq log error {v['sum_sq_log_error']:.4f} "
+                  f"(gemm {v['gemm']}, conv {v['conv']}, memory {v['memory']})")
+        for k, v in e2e["predicted_over_measured"].items():
+            print(f"  predicted/measured {k}: " + ", ".join(f"{m} {x:.2f}" for m, x in v.items()))
+
+    def rel(p):
+        return os.path.relpath(p, args.data).replace(os.sep, "/")
+
+    out = {
+        "schema_version": 1,
+        "model": "t = max((F + f) / (P * a), (B + g) / (W * b)) + t0_s per operator class; "
+                 "equivalently max(F / (P*a*F/(F+f)), B / (W*b*B/(B+g))) + t0_s",
+        "fitted_on": "NeuSight per-operator latencies (fp32, TF32 off, mean of the 5 fastest of 25 runs): "
+                     + ", ".join(rel(f) for f in train_files + amd_train_files),
+        "evaluated_on": "NeuSight held-out split: " + ", ".join(rel(f) for f in test_files + amd_test_files),
+        "date": datetime.date.today().isoformat(),
+        "provenance": {
+            "neusight": {"repo": "https://github.com/sitar-lab/NeuSight", "commit": NEUSIGHT_COMMIT,
+                         "license": "MIT", "path": "shared/data/neusight/operators"},
+            "timm": {"repo": "https://github.com/huggingface/pytorch-image-models", "commit": TIMM_COMMIT,
+                     "license": "Apache-2.0", "path": "data/validation/timm_rows.csv"},
+            "script": "scripts/calibrate_roofline.py",
+        },
+        "peaks": "P = compute.fp32_tflops (NVIDIA: TF32 off); AMD gemm/conv use compute.fp32_matrix_tflops "
+                 "(MFMA kernels); W = memory.bandwidth_gb_s",
+        "classes": {c: rounded(params[c]) for c in CLASSES},
+        "classes_note": {"movement": "not fitted (no measurements): copy of elementwise",
+                         "depthwise_conv": "not fitted (NeuSight has dense convs only): copy of elementwise, "
+                                           "timed at the fp32 vector peak",
+                         "elementwise/reduction": "a = 1, f = 0 pinned: their compute term is not identifiable "
+                                                  "(<= 1 FLOP/byte on devices with >= 12 FLOP/byte)"},
+        "per_node_overhead_s": e2e["per_node_overhead_s"] if e2e else 0.0,
+        "per_node_overhead_note": "eager-framework time per launched kernel on top of t0_c. Not identifiable from "
+                                  "timm (batch 1024: fit error changes 5% between 0 and 60 us, see "
+                                  "metrics.end_to_end_timm.overhead_profile); 0 shipped because NeuSight's t0_c, "
+                                  "timed per operator with CUDA events in eager PyTorch, already holds each "
+                                  "operator's launch and dispatch gap",
+        "tensor_core_multiplier": {
+            "gemm": e2e["tensor_core_multiplier"]["gemm"] if e2e else 1.0,
+            "conv": e2e["tensor_core_multiplier"]["conv"] if e2e else 1.0,
+            "note": "multiplies a of gemm/conv at tensor-core peaks (tf32/fp16/bf16/fp8/int8), a x multiplier "
+                    "capped at 1: NeuSight is fp32 SIMT only. Fitted with low_precision_memory_multiplier on the "
+                    "timm RTX 3090 PyTorch 2.4.0 AMP rows (data/validation/timm_rows.csv, split=fit); the gemm "
+                    "value sits at its cap (a x multiplier = 1), fixed by the two transformer models only"},
+        "low_precision_memory_multiplier": {
+            "value": e2e["memory_multiplier"] if e2e else 1.0,
+            "note": "multiplies b of every class (capped at 1) when data is stored in < 4 bytes per element "
+                    "(fp16/bf16/fp8/int8); fitted with the tensor-core multipliers on the timm RTX 3090 rows"},
+        "runtime_context_bytes": {
+            "nvidia": 500 * 1024 ** 2, "amd": 500 * 1024 ** 2, "cpu": 0,
+            "note": "CUDA/ROCm context, loaded kernels and library handles, not visible in the graph. "
+                    "pytorch/pytorch#107667 (ptrblck, 2023): ~300 MiB with CUDA >= 11.7 lazy module loading, "
+                    ">1000 MiB before; pytorch/pytorch#20532: 300-400 MiB per process. 500 MiB = the context plus "
+                    "cuBLAS/cuDNN handles loaded on first use. AMD: same figure assumed (no source). CPU: 0"},
+        "workspace": {"fraction_of_largest_operand": 1.0, "cap_bytes": 512 * 1024 ** 2,
+                      "note": "cuBLAS/cuDNN workspace: the largest gemm/conv operand, capped"},
+        "metrics": {
+            "test": test_res,
+            "amd_gemm_test_matrix_peak": amd_res,
+            "amd_gemm_test_vector_peak": amd_res_vec,
+            "vendor_split_nvidia_only_test": split_res,
+            "conv_leave_one_device_out": lodo,
+            "train": {"all": train_res["all"], "per_class": train_res["per_class"]},
+            "end_to_end_timm": ({"fit": "rows with split=fit (RTX 3090, PyTorch 2.4.0 AMP, NCHW)",
+                                 "overhead_profile": e2e["overhead_profile"],
+                                 "per_file": e2e["report"],
+                                 "predicted_over_measured": e2e["predicted_over_measured"]} if e2e else None),
+        },
+        "interval": {"low_factor": round(low, 4), "high_factor": round(high, 4),
+                     "per_class": interval_per_class,
+                     "note": "10th/90th percentiles of measured/predicted on the test split"},
+    }
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out + ".tmp", "w") as f:
+        json.dump(out, f, indent=1, sort_keys=False)
+        f.write("\n")
+    os.replace(args.out + ".tmp", args.out)
+    print(f"\nwrote {args.out} in {time.time() - t_start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+#include "predict/memory.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "graph/dtype.h"
+#include "predict/op_class.h"
+
+namespace perfcast::predict {
+namespace {
+
+int64_t summary_batch(const graph::GraphSummary& summary) {
+  if (summary.inputs.empty() || summary.inputs.front().shape.empty()) return 1;
+  return std::max<int64_t>(1, summary.inputs.front().shape.front());
+}
+
+}  // namespace
+
+MemoryEstimate estimate_peak_memory(const graph::Graph& graph, const graph::GraphSummary& summary,
+                                    hardware::Precision precision, Mode mode, Optimizer optimizer, int64_t batch,
+                                    const RooflineCalibration& calibration, const std::string& vendor) {
+  if (batch < 0) throw Error("batch must be positive");
+  const double element = hardware::precision_bytes(precision);
+  const double scale = element / 4.0;  // the graph is exported in fp32
+  const double batch_ratio = batch == 0 ? 1.0 : static_cast<double>(batch) / static_cast<double>(summary_batch(summary));
+  const double master = std::max(4.0, element);
+
+  MemoryEstimate m;
+  const double param_bytes = static_cast<double>(summary.param_bytes);
+  if (mode == Mode::kInference) {
+    m.weights_bytes = param_bytes * scale;
+    m.activation_bytes = static_cast<double>(summary.peak_activation_bytes) * scale * batch_ratio;
+  } else {
+    m.weights_bytes = param_bytes * master / 4.0 + (element < 4.0 ? param_bytes * scale : 0.0);
+    m.activation_bytes = static_cast<double>(summary.activation_bytes) * scale * batch_ratio;
+    const double params = static_cast<double>(summary.params);
+    m.gradient_bytes = params * master;
+    const double states = optimizer == Optimizer::kSgdMomentum ? 1 : optimizer == Optimizer::kAdam ? 2 : 0;
+    m.optimizer_state_bytes = params * states * master;
+  }
+
+  double largest = 0;
+  for (const graph::Node& node : graph.nodes) {
+    const OpClass c = classify_node(graph, node);
+    if (c != OpClass::kGemm && c != OpClass::kConv) continue;
+    for (const auto* ids : {&node.inputs, &node.outputs}) {
+      for (graph::TensorId id : *ids) {
+        if (id == graph::kNoTensor) continue;
+        const graph::Tensor& t = graph.tensor(id);
+        if (t.size_bytes() < 0) continue;
+        const bool per_sample = t.kind == graph::TensorKind::kActivation || t.kind == graph::TensorKind::kInput;
+        const double bytes = (graph::is_floating(t.dtype) ? static_cast<double>(t.element_count()) * element
+                                                          : static_cast<double>(t.size_bytes())) *
+                             (per_sample ? batch_ratio : 1.0);
+        largest = std::max(largest, bytes);
+      }
+    }
+  }
+  m.workspace_bytes = std::min(largest * calibration.workspace_fraction, calibration.workspace_cap_bytes);
+  m.runtime_context_bytes = calibration.runtime_context_for(vendor);
+  m.total_bytes = m.weights_bytes + m.activation_bytes + m.workspace_bytes + m.runtime_context_bytes +
+                  m.gradient_bytes + m.optimizer_state_bytes;
+  return m;
+}
+
+double peak_memory_bytes(const graph::Graph& graph, const graph::GraphSummary& summary,
+                         hardware::Precision precision, Mode mode, Optimizer optimizer, int64_t batch,
+                         const RooflineCalibration& calibration, const std::string& vendor) {
+  return estimate_peak_memory(graph, summary, precision, mode, optimizer, batch, calibration, vendor).total_bytes;
+}
+
+}  // namespace perfcast::predict

@@ -1,0 +1,50 @@
+#pragma once
+// Peak device memory of one inference or one training step. A first-order model:
+//  * weights: GraphSummary::param_bytes (parameters + buffers as exported in fp32) re-sized to the
+//    precision. Training keeps fp32 master weights (PyTorch AMP) plus, below 4 bytes per element, a
+//    copy in the precision (autocast's cast cache).
+//  * activations, inference: GraphSummary::peak_activation_bytes (liveness over the topological
+//    order) re-sized to the precision; training: GraphSummary::activation_bytes, every activation
+//    buffer summed as if none were freed, as the upper bound of what the forward pass saves for
+//    backward (frameworks free some, recompute none).
+//  * workspace (cuBLAS/cuDNN scratch): the largest operand of any gemm/conv node, times the
+//    calibration's workspace.fraction_of_largest_operand, capped at workspace.cap_bytes.
+//  * runtime context: the CUDA/ROCm context and framework state not visible in the graph, from the
+//    calibration file (runtime_context_bytes, by vendor; documented there with its sources).
+//  * training adds gradients (one fp32 per trainable parameter) and optimizer state: SGD none,
+//    SGD with momentum 1 fp32 per parameter, Adam/AdamW 2.
+// The summary's batch is the leading dimension of its first input; `batch` (0: keep it) scales
+// activations and activation operands linearly.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "graph/graph_summary.h"
+#include "hardware/device.h"
+#include "predict/roofline.h"
+#include "predict/roofline_calibration.h"
+
+namespace perfcast::predict {
+
+enum class Mode { kInference, kTraining };
+
+struct MemoryEstimate {
+  double weights_bytes = 0;
+  double activation_bytes = 0;
+  double workspace_bytes = 0;
+  double runtime_context_bytes = 0;
+  double gradient_bytes = 0;
+  double optimizer_state_bytes = 0;
+  double total_bytes = 0;
+};
+
+MemoryEstimate estimate_peak_memory(const graph::Graph& graph, const graph::GraphSummary& summary,
+                                    hardware::Precision precision, Mode mode, Optimizer optimizer, int64_t batch,
+                                    const RooflineCalibration& calibration, const std::string& vendor);
+
+double peak_memory_bytes(const graph::Graph& graph, const graph::GraphSummary& summary,
+                         hardware::Precision precision, Mode mode, Optimizer optimizer, int64_t batch,
+                         const RooflineCalibration& calibration, const std::string& vendor);
+
+}  // namespace perfcast::predict

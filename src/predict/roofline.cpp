@@ -1,0 +1,300 @@
+#include "predict/roofline.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+#include <toml++/toml.h>
+
+#include "common/error.h"
+#include "graph/dtype.h"
+
+namespace perfcast::predict {
+namespace {
+
+using hardware::Device;
+using hardware::Precision;
+
+bool is_tensor_precision(Precision p) {
+  return p == Precision::kTf32 || p == Precision::kFp16 || p == Precision::kBf16 || p == Precision::kFp8 ||
+         p == Precision::kInt8;
+}
+
+// compute.fp32_matrix_tflops of the device's file (AMD CDNA: FP32 on matrix cores), in FLOP/s;
+// 0 when the device has no file or the file has no such key (hardware::Device has no field for it).
+double fp32_matrix_peak(const Device& device) {
+  if (device.file.empty()) return 0;
+  static std::mutex mutex;
+  static std::map<std::string, double> cache;
+  std::lock_guard lock(mutex);
+  if (auto it = cache.find(device.file); it != cache.end()) return it->second;
+  double peak = 0;
+  try {
+    const toml::table table = toml::parse_file(device.file);
+    peak = table["compute"]["fp32_matrix_tflops"].value<double>().value_or(0) * 1e12;
+  } catch (const toml::parse_error&) {
+    peak = 0;  // the catalog loader reports malformed files
+  }
+  cache[device.file] = peak;
+  return peak;
+}
+
+// Peak FLOP/s and the achievable fraction a (multiplier applied, capped at 1) of a class
+// (and the bandwidth fraction b, which the low-precision memory multiplier scales, capped at 1).
+struct Compute {
+  double peak = 0;     // P, nominal
+  double a = 1;        // a_c x tensor-core multiplier
+  double b = 1;        // b_c x low-precision memory multiplier
+};
+
+Compute compute_roof(const Device& device, Precision precision, OpClass op_class, const RooflineCalibration& c) {
+  Compute out;
+  out.a = c.params(op_class).a;
+  out.b = c.params(op_class).b;
+  if (hardware::precision_bytes(precision) < 4) out.b = std::min(1.0, out.b * c.low_precision_memory_multiplier);
+  if (is_matrix_class(op_class)) {
+    out.peak = device.peak_flops(precision);
+    if (precision == Precision::kFp32) out.peak = std::max(out.peak, fp32_matrix_peak(device));
+    if (is_tensor_precision(precision)) out.a = std::min(1.0, out.a * c.tensor_core_multiplier(op_class));
+  } else if (precision == Precision::kFp64) {
+    out.peak = device.peak_flops(Precision::kFp64);
+  } else {
+    out.peak = device.supports(Precision::kFp32) ? device.peak_flops(Precision::kFp32) : device.peak_flops(precision);
+  }
+  return out;
+}
+
+double bandwidth_of(const Device& device) {
+  const double w = device.bandwidth_bytes_per_s();
+  if (!(w > 0)) throw Error(fmt::format("device '{}' has no memory bandwidth", device.id));
+  return w;
+}
+
+struct Roof {
+  double kernel_s = 0;
+  bool compute_bound = false;
+  double busy_s = 0;  // time the device would need at 100% of the bound resource's peak
+};
+
+Roof roof(const ClassParams& p, const Compute& compute, double flops, double bytes, double bandwidth) {
+  const double t_compute = (flops + p.f) / (compute.peak * compute.a);
+  const double t_memory = (bytes + p.g) / (bandwidth * compute.b);
+  Roof r;
+  r.compute_bound = t_compute > t_memory;
+  r.kernel_s = std::max(t_compute, t_memory) + p.t0_s;
+  r.busy_s = std::min(r.compute_bound ? flops / compute.peak : bytes / bandwidth, r.kernel_s);
+  return r;
+}
+
+// Running sums of a prediction.
+struct Totals {
+  double time_s = 0, kernel_s = 0, compute_bound_s = 0, busy_s = 0, flops = 0, bytes = 0, overhead_s = 0;
+  int64_t launches = 0;
+  std::map<std::string, double> by_class;
+
+  void add(OpClass op_class, const Roof& r, double overhead, double flops_, double bytes_) {
+    time_s += r.kernel_s + overhead;
+    kernel_s += r.kernel_s;
+    overhead_s += overhead;
+    ++launches;
+    by_class[std::string(op_class_name(op_class))] += r.kernel_s + overhead;
+    if (r.compute_bound) compute_bound_s += r.kernel_s;
+    busy_s += r.busy_s;
+    flops += flops_;
+    bytes += bytes_;
+  }
+
+  void finish(LatencyPrediction& out, const RooflineCalibration& c) const {
+    out.latency_ms = scaled_interval(time_s * 1e3, c.interval_low_factor, c.interval_high_factor);
+    out.compute_bound_fraction = kernel_s > 0 ? compute_bound_s / kernel_s : 0;
+    out.flops_per_s_achieved = time_s > 0 ? flops / time_s : 0;
+    out.bytes_per_s_achieved = time_s > 0 ? bytes / time_s : 0;
+    out.utilisation = time_s > 0 ? std::min(1.0, busy_s / time_s) : 0;
+    out.launched_nodes = launches;
+    out.overhead_s = overhead_s;
+    out.time_by_class_s = by_class;
+  }
+};
+
+void add_warnings(const graph::Graph& graph, const graph::GraphSummary& summary, const KernelPlan& plan,
+                  const Device& device, std::vector<std::string>& warnings) {
+  std::map<std::string, int64_t> unknown;
+  std::vector<std::string> incomplete;
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    if (plan.kernel_of[i] == graph::kNoNode) continue;
+    const graph::Node& node = graph.nodes[i];
+    const graph::OpCost& cost = summary.node_costs[i];
+    if (plan.op_class[i] == OpClass::kUnknown || cost.status == graph::CostStatus::kUnknownOp) {
+      ++unknown[graph::qualified_op_type(node)];
+    } else if (cost.status == graph::CostStatus::kMissingShape) {
+      incomplete.push_back(fmt::format("'{}' ({}): {}", node.name, node.op_type, cost.reason));
+    }
+  }
+  for (const auto& [op, count] : unknown) {
+    warnings.push_back(fmt::format(
+        "{} node(s) of operator '{}' cannot be timed (no rule): each counted as one launch with no work, "
+        "so the latency is a lower bound",
+        count, op));
+  }
+  constexpr size_t kListed = 5;
+  for (size_t i = 0; i < std::min(incomplete.size(), kListed); ++i) {
+    warnings.push_back(fmt::format("node {} has no cost: counted as one launch with no work", incomplete[i]));
+  }
+  if (incomplete.size() > kListed) {
+    warnings.push_back(
+        fmt::format("... and {} more node(s) without cost (the latency is a lower bound)", incomplete.size() - kListed));
+  }
+  if (device.kind != "gpu") {
+    warnings.push_back(fmt::format(
+        "device '{}' is a {}: the roofline calibration was fitted on GPU kernels, expect larger errors", device.id,
+        device.kind.empty() ? "non-GPU device" : device.kind));
+  }
+}
+
+// Times every kernel; fills out.nodes / out.node_time_s (forward) and the totals.
+void time_forward(const graph::Graph& graph, const KernelPlan& plan, const std::vector<KernelWork>& work,
+                  const Device& device, Precision precision, const RooflineCalibration& calibration,
+                  LatencyPrediction& out, std::vector<Roof>& roofs, Totals& totals) {
+  out.nodes.assign(graph.nodes.size(), NodeTime{});
+  out.node_time_s.assign(graph.nodes.size(), 0.0);
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    out.nodes[i].op_class = plan.op_class[i];
+    out.nodes[i].kernel = plan.kernel_of[i];
+  }
+  roofs.clear();
+  for (const KernelWork& w : work) {
+    const NodeTime nt = time_kernel(w, device, precision, calibration);
+    Roof r;
+    r.kernel_s = nt.kernel_s;
+    r.compute_bound = nt.compute_bound;
+    if (w.costed) {
+      const Compute c = compute_roof(device, precision, w.op_class, calibration);
+      r.busy_s = std::min(nt.compute_bound ? nt.flops / c.peak : nt.bytes / bandwidth_of(device), nt.kernel_s);
+    }
+    roofs.push_back(r);
+    totals.add(w.op_class, r, calibration.per_node_overhead_s, nt.flops, nt.bytes);
+    const size_t h = static_cast<size_t>(w.head);
+    out.nodes[h] = nt;
+    out.nodes[h].time_s = nt.kernel_s + calibration.per_node_overhead_s;
+    out.node_time_s[h] = out.nodes[h].time_s;
+  }
+}
+
+}  // namespace
+
+double class_peak_flops(const Device& device, Precision precision, OpClass op_class,
+                        const RooflineCalibration& calibration, bool achievable) {
+  const Compute c = compute_roof(device, precision, op_class, calibration);
+  return achievable ? c.peak * c.a : c.peak;
+}
+
+NodeTime time_kernel(const KernelWork& work, const Device& device, Precision precision,
+                     const RooflineCalibration& calibration) {
+  NodeTime nt;
+  nt.op_class = work.op_class;
+  nt.kernel = work.head;
+  nt.launched = true;
+  if (!work.costed) {
+    nt.kernel_s = calibration.params(OpClass::kMovement).t0_s;
+    nt.time_s = nt.kernel_s;
+    return nt;
+  }
+  nt.flops = work.flops;
+  nt.bytes = work.bytes_at(hardware::precision_bytes(precision));
+  const Compute compute = compute_roof(device, precision, work.op_class, calibration);
+  const Roof r = roof(calibration.params(work.op_class), compute, nt.flops, nt.bytes, bandwidth_of(device));
+  nt.compute_bound = r.compute_bound;
+  nt.kernel_s = r.kernel_s;
+  nt.time_s = r.kernel_s;
+  return nt;
+}
+
+LatencyPrediction predict_inference_latency(const graph::Graph& graph, const graph::GraphSummary& summary,
+                                            const Device& device, Precision precision,
+                                            const RooflineCalibration& calibration) {
+  const KernelPlan plan = plan_kernels(graph);
+  const std::vector<KernelWork> work = kernel_work(graph, summary, plan);
+  LatencyPrediction out;
+  std::vector<Roof> roofs;
+  Totals totals;
+  time_forward(graph, plan, work, device, precision, calibration, out, roofs, totals);
+  totals.finish(out, calibration);
+  add_warnings(graph, summary, plan, device, out.warnings);
+  return out;
+}
+
+TrainingPrediction predict_training_step(const graph::Graph& graph, const graph::GraphSummary& summary,
+                                         const Device& device, Precision precision, Optimizer optimizer,
+                                         const RooflineCalibration& calibration) {
+  const KernelPlan plan = plan_kernels(graph);
+  const std::vector<KernelWork> work = kernel_work(graph, summary, plan);
+  const double bandwidth = bandwidth_of(device);
+  const double overhead = calibration.per_node_overhead_s;
+  TrainingPrediction out;
+  LatencyPrediction& step = out.step;
+  std::vector<Roof> roofs;
+  Totals totals;
+  time_forward(graph, plan, work, device, precision, calibration, step, roofs, totals);
+  out.forward_s = totals.time_s;
+  for (size_t k = 0; k < work.size(); ++k) {
+    const KernelWork& w = work[k];
+    double backward = 0;
+    if (!w.costed) {
+      totals.add(w.op_class, roofs[k], overhead, 0, 0);
+      backward = roofs[k].kernel_s + overhead;
+    } else {
+      const bool matrix = is_matrix_class(w.op_class);
+      const int kernels = matrix ? 2 : 1;
+      const double bytes = (matrix ? 1.0 : 2.0) * w.bytes_at(hardware::precision_bytes(precision));
+      const Compute compute = compute_roof(device, precision, w.op_class, calibration);
+      const Roof r = roof(calibration.params(w.op_class), compute, w.flops, bytes, bandwidth);
+      for (int i = 0; i < kernels; ++i) totals.add(w.op_class, r, overhead, w.flops, bytes);
+      backward = kernels * (r.kernel_s + overhead);
+    }
+    out.backward_s += backward;
+    step.node_time_s[static_cast<size_t>(w.head)] += backward;
+  }
+  if (optimizer != Optimizer::kNone) {
+    const double state_bytes = precision == Precision::kFp64 ? 8.0 : 4.0;  // fp32 master weights and states
+    double tensors_per_param = 0, flops_per_param = 0;
+    switch (optimizer) {
+      case Optimizer::kSgd: tensors_per_param = 3; flops_per_param = 2; break;
+      case Optimizer::kSgdMomentum: tensors_per_param = 5; flops_per_param = 4; break;
+      case Optimizer::kAdam: tensors_per_param = 7; flops_per_param = 12; break;
+      case Optimizer::kNone: break;
+    }
+    const double params = static_cast<double>(summary.params);
+    const double flops = params * flops_per_param;
+    const double bytes = params * tensors_per_param * state_bytes;
+    const Compute compute = compute_roof(device, precision, OpClass::kElementwise, calibration);
+    const Roof r = roof(calibration.params(OpClass::kElementwise), compute, flops, bytes, bandwidth);
+    totals.add(OpClass::kElementwise, r, overhead, flops, bytes);
+    out.optimizer_s = r.kernel_s + overhead;
+  }
+  totals.finish(step, calibration);
+  add_warnings(graph, summary, plan, device, step.warnings);
+  return out;
+}
+
+std::string optimizer_name(Optimizer optimizer) {
+  switch (optimizer) {
+    case Optimizer::kNone: return "none";
+    case Optimizer::kSgd: return "sgd";
+    case Optimizer::kSgdMomentum: return "sgd-momentum";
+    case Optimizer::kAdam: return "adam";
+  }
+  return "none";
+}
+
+Optimizer parse_optimizer(const std::string& text) {
+  std::string t = text;
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  if (t == "none") return Optimizer::kNone;
+  if (t == "sgd") return Optimizer::kSgd;
+  if (t == "sgd-momentum" || t == "momentum") return Optimizer::kSgdMomentum;
+  if (t == "adam" || t == "adamw") return Optimizer::kAdam;
+  throw Error(fmt::format("unknown optimizer '{}'; expected one of: none, sgd, sgd-momentum, adam, adamw", text));
+}
+
+}  // namespace perfcast::predict

@@ -1,0 +1,112 @@
+#include "predict/roofline_calibration.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "hardware/device_catalog.h"
+
+namespace perfcast::predict {
+namespace {
+
+using nlohmann::json;
+
+size_t class_index(OpClass op_class) {
+  for (size_t i = 0; i < std::size(kTimedClasses); ++i)
+    if (kTimedClasses[i] == op_class) return i;
+  throw Error(fmt::format("operator class '{}' has no roofline parameters", op_class_name(op_class)));
+}
+
+struct Reader {
+  const std::string& file;
+
+  const json& at(const json& parent, const std::string& key, const std::string& where) const {
+    if (!parent.is_object() || !parent.contains(key))
+      throw Error(fmt::format("{}: missing key '{}{}'", file, where.empty() ? "" : where + ".", key));
+    return parent.at(key);
+  }
+
+  // A finite number in [lo, hi].
+  double number(const json& parent, const std::string& key, const std::string& where, double lo, double hi) const {
+    const json& v = at(parent, key, where);
+    const std::string name = where.empty() ? key : where + "." + key;
+    if (!v.is_number()) throw Error(fmt::format("{}: key '{}' must be a number", file, name));
+    const double x = v.get<double>();
+    if (!std::isfinite(x) || x < lo || x > hi)
+      throw Error(fmt::format("{}: key '{}' = {} is outside [{}, {}]", file, name, x, lo, hi));
+    return x;
+  }
+};
+
+}  // namespace
+
+const ClassParams& RooflineCalibration::params(OpClass op_class) const { return classes[class_index(op_class)]; }
+
+double RooflineCalibration::tensor_core_multiplier(OpClass op_class) const {
+  if (op_class == OpClass::kGemm) return tensor_core_multiplier_gemm;
+  if (op_class == OpClass::kConv) return tensor_core_multiplier_conv;
+  return 1.0;
+}
+
+double RooflineCalibration::runtime_context_for(const std::string& vendor) const {
+  if (auto it = runtime_context_bytes.find(vendor); it != runtime_context_bytes.end()) return it->second;
+  double most = 0;
+  for (const auto& [name, bytes] : runtime_context_bytes) most = std::max(most, bytes);
+  return most;
+}
+
+std::string default_calibration_path() { return hardware::default_data_dir() + "/calibration/roofline.json"; }
+
+RooflineCalibration load_roofline_calibration(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(fmt::format("roofline calibration '{}' cannot be read (set PERFCAST_DATA_DIR?)", path));
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    throw Error(fmt::format("{}: not valid JSON: {}", path, e.what()));
+  }
+  const Reader r{path};
+  RooflineCalibration c;
+  c.file = path;
+  const double version = r.number(j, "schema_version", "", 1, 1);
+  (void)version;
+  if (j.contains("fitted_on") && j["fitted_on"].is_string()) c.fitted_on = j["fitted_on"].get<std::string>();
+  if (j.contains("date") && j["date"].is_string()) c.date = j["date"].get<std::string>();
+  const json& classes = r.at(j, "classes", "");
+  for (size_t i = 0; i < std::size(kTimedClasses); ++i) {
+    const std::string name(op_class_name(kTimedClasses[i]));
+    const json& p = r.at(classes, name, "classes");
+    const std::string where = "classes." + name;
+    ClassParams& out = c.classes[i];
+    out.a = r.number(p, "a", where, 1e-6, 1);
+    out.f = r.number(p, "f", where, 0, 1e18);
+    out.b = r.number(p, "b", where, 1e-6, 1);
+    out.g = r.number(p, "g", where, 0, 1e18);
+    out.t0_s = r.number(p, "t0_s", where, 0, 1);
+  }
+  c.per_node_overhead_s = r.number(j, "per_node_overhead_s", "", 0, 1);
+  const json& multiplier = r.at(j, "tensor_core_multiplier", "");
+  c.tensor_core_multiplier_gemm = r.number(multiplier, "gemm", "tensor_core_multiplier", 1e-3, 1e3);
+  c.tensor_core_multiplier_conv = r.number(multiplier, "conv", "tensor_core_multiplier", 1e-3, 1e3);
+  c.low_precision_memory_multiplier = r.number(r.at(j, "low_precision_memory_multiplier", ""), "value",
+                                               "low_precision_memory_multiplier", 1e-3, 1e3);
+  const json& interval = r.at(j, "interval", "");
+  c.interval_low_factor = r.number(interval, "low_factor", "interval", 1e-6, 1);
+  c.interval_high_factor = r.number(interval, "high_factor", "interval", 1, 1e6);
+  const json& context = r.at(j, "runtime_context_bytes", "");
+  for (const auto& [vendor, value] : context.items()) {
+    if (value.is_number()) c.runtime_context_bytes[vendor] = r.number(context, vendor, "runtime_context_bytes", 0, 1e12);
+  }
+  if (c.runtime_context_bytes.empty()) throw Error(fmt::format("{}: 'runtime_context_bytes' has no vendor entry", path));
+  const json& workspace = r.at(j, "workspace", "");
+  c.workspace_fraction = r.number(workspace, "fraction_of_largest_operand", "workspace", 0, 100);
+  c.workspace_cap_bytes = r.number(workspace, "cap_bytes", "workspace", 0, 1e13);
+  return c;
+}
+
+}  // namespace perfcast::predict

@@ -1,0 +1,52 @@
+#pragma once
+#include <array>
+#include <iterator>
+#include <map>
+#include <string>
+
+#include "predict/op_class.h"
+
+namespace perfcast::predict {
+
+// Parameters of one operator class in
+//   t = max((F + f) / (P * a), (B + g) / (W * b)) + t0_s
+// F FLOPs, B bytes read + written, P peak FLOP/s, W memory bandwidth in B/s.
+struct ClassParams {
+  double a = 1;     // achievable fraction of peak FLOP/s, (0, 1]
+  double f = 0;     // FLOPs at which half of a * P is reached, >= 0
+  double b = 1;     // achievable fraction of the memory bandwidth, (0, 1]
+  double g = 0;     // bytes at which half of b * W is reached, >= 0
+  double t0_s = 0;  // fixed time per kernel (launch, tail), >= 0
+};
+
+// data/calibration/roofline.json, written by scripts/calibrate_roofline.py.
+struct RooflineCalibration {
+  std::string file;         // where it was loaded from
+  std::string fitted_on;
+  std::string date;
+  std::array<ClassParams, std::size(kTimedClasses)> classes{};  // indexed like kTimedClasses
+  double per_node_overhead_s = 0;        // eager-framework time per launched node, on top of t0_s
+  // Scale a of gemm / conv at the tf32/fp16/bf16/fp8/int8 (tensor-core) peaks; a * multiplier <= 1.
+  double tensor_core_multiplier_gemm = 1;
+  double tensor_core_multiplier_conv = 1;
+  // Scales b of every class (capped at 1) when data is stored in < 4 bytes per element.
+  double low_precision_memory_multiplier = 1;
+  double interval_low_factor = 1;        // measured / predicted, 10th percentile (test split)
+  double interval_high_factor = 1;       // measured / predicted, 90th percentile
+  std::map<std::string, double> runtime_context_bytes;  // by device vendor ("nvidia", "amd", "cpu")
+  double workspace_fraction = 1;         // of the largest gemm/conv operand
+  double workspace_cap_bytes = 0;
+
+  const ClassParams& params(OpClass op_class) const;
+  double tensor_core_multiplier(OpClass op_class) const;
+  // The vendor's entry, else the largest of all (unknown vendors get the conservative figure).
+  double runtime_context_for(const std::string& vendor) const;
+};
+
+// $PERFCAST_DATA_DIR (else the source tree's data/) + "/calibration/roofline.json".
+std::string default_calibration_path();
+
+// Throws perfcast::Error naming the file and the missing or invalid key.
+RooflineCalibration load_roofline_calibration(const std::string& path = default_calibration_path());
+
+}  // namespace perfcast::predict

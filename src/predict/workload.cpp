@@ -1,0 +1,106 @@
+#include "predict/workload.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "predict/power.h"
+
+namespace perfcast::predict {
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+// No memory or power measurements have been fitted yet: these bands are stated assumptions,
+// reported with calibrated = false, until measured rows replace them.
+constexpr double kMemoryLowFactor = 0.85;
+constexpr double kMemoryHighFactor = 1.25;
+constexpr double kPowerLowFactor = 0.8;
+constexpr double kPowerHighFactor = 1.2;
+
+nlohmann::json interval_json(const Interval& i) { return {{"value", i.value}, {"low", i.low}, {"high", i.high}}; }
+
+}  // namespace
+
+ModelWorkload make_workload(std::string name, graph::Graph graph) {
+  ModelWorkload w;
+  w.name = std::move(name);
+  w.summary = graph::summarize(graph);
+  if (!w.summary.inputs.empty() && !w.summary.inputs[0].shape.empty()) w.batch = w.summary.inputs[0].shape[0];
+  w.graph = std::move(graph);
+  return w;
+}
+
+WorkloadPrediction predict_workload(const ModelWorkload& workload, const hardware::Device& device,
+                                    const PredictRequest& request, const RooflineCalibration& calibration) {
+  device.peak_flops(request.precision);  // throws, naming what the device supports
+
+  LatencyPrediction latency;
+  if (request.mode == Mode::kTraining) {
+    latency = predict_training_step(workload.graph, workload.summary, device, request.precision, request.optimizer,
+                                    calibration)
+                  .step;
+  } else {
+    latency = predict_inference_latency(workload.graph, workload.summary, device, request.precision, calibration);
+  }
+
+  WorkloadPrediction p;
+  p.device_id = device.id;
+  p.precision = request.precision;
+  p.mode = request.mode;
+  p.batch = workload.batch;
+  p.latency_ms = latency.latency_ms;
+  const auto batch = static_cast<double>(workload.batch);
+  // Throughput is inversely related to latency: its low end comes from the latency's high end.
+  p.throughput_per_s = {batch * 1000.0 / latency.latency_ms.value, batch * 1000.0 / latency.latency_ms.high,
+                        batch * 1000.0 / latency.latency_ms.low};
+
+  p.memory = estimate_peak_memory(workload.graph, workload.summary, request.precision, request.mode,
+                                  request.mode == Mode::kTraining ? request.optimizer : Optimizer::kNone, 0,
+                                  calibration, device.vendor);
+  const double memory_mb = p.memory.total_bytes / kMiB;
+  p.peak_memory_mb = scaled_interval(memory_mb, kMemoryLowFactor, kMemoryHighFactor);
+  p.device_memory_mb = device.memory_gib * 1024.0;
+  p.fits_memory = memory_mb <= p.device_memory_mb;
+
+  const PowerEstimate power = estimate_power(latency, device);
+  p.avg_power_w = scaled_interval(power.average_w, kPowerLowFactor, kPowerHighFactor);
+  p.energy_j = power.energy_j;
+  p.utilisation = power.utilisation;
+  p.compute_bound_fraction = latency.compute_bound_fraction;
+  p.warnings = latency.warnings;
+  if (!p.fits_memory) {
+    p.warnings.push_back(fmt::format("needs {:.0f} MiB but {} has {:.0f} MiB", memory_mb, device.id,
+                                     p.device_memory_mb));
+  }
+  return p;
+}
+
+nlohmann::json to_json(const WorkloadPrediction& p) {
+  nlohmann::json j;
+  j["device"] = p.device_id;
+  j["precision"] = hardware::precision_name(p.precision);
+  j["mode"] = p.mode == Mode::kTraining ? "training" : "inference";
+  j["batch"] = p.batch;
+  j["latency_ms"] = interval_json(p.latency_ms);
+  j["throughput_per_s"] = interval_json(p.throughput_per_s);
+  j["peak_memory_mb"] = interval_json(p.peak_memory_mb);
+  j["peak_memory_mb"]["calibrated"] = p.memory_interval_calibrated;
+  j["avg_power_w"] = interval_json(p.avg_power_w);
+  j["avg_power_w"]["calibrated"] = p.power_interval_calibrated;
+  j["energy_j"] = interval_json(p.energy_j);
+  j["memory_breakdown_mb"] = {{"weights", p.memory.weights_bytes / kMiB},
+                              {"activations", p.memory.activation_bytes / kMiB},
+                              {"workspace", p.memory.workspace_bytes / kMiB},
+                              {"runtime_context", p.memory.runtime_context_bytes / kMiB},
+                              {"gradients", p.memory.gradient_bytes / kMiB},
+                              {"optimizer_state", p.memory.optimizer_state_bytes / kMiB}};
+  j["device_memory_mb"] = p.device_memory_mb;
+  j["fits_memory"] = p.fits_memory;
+  j["compute_bound_fraction"] = p.compute_bound_fraction;
+  j["utilisation"] = p.utilisation;
+  j["warnings"] = p.warnings;
+  return j;
+}
+
+}  // namespace perfcast::predict

@@ -1,0 +1,114 @@
+// End-to-end check of the calibrated roofline against measured inference throughput: timm's
+// benchmark CSVs (PyTorch eager, AMP fp16, NCHW, batch 1024) on RTX 3090 and RTX 4090, for the
+// torchvision fixtures with the same architecture and input size (data/validation/timm_rows.csv,
+// extracted by scripts/calibrate_roofline.py --extract-timm; Apache-2.0, see SOURCE.md there).
+//
+// The tensor-core and memory multipliers of data/calibration/roofline.json were fitted on the rows
+// with split=fit (RTX 3090, PyTorch 2.4.0); every other file is held out. Measured when written
+// (MAPE / Acc10): 3090 pt240 (fit) 8.0% / 62%, 3090 pt113 7.3% / 83%, 3090 pt210 8.6% / 62%,
+// 4090 pt240 12.4% / 46%, 4090 pt291 13.1% / 46%. The bounds below add a margin of ~4 points.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+#include "common/csv.h"
+#include "graph/graph_summary.h"
+#include "graph/onnx_import.h"
+#include "hardware/device_catalog.h"
+#include "predict/roofline.h"
+#include "predict/roofline_calibration.h"
+#include "support/fixtures.h"
+
+namespace perfcast::predict {
+namespace {
+
+struct Model {
+  graph::Graph graph;
+  graph::GraphSummary summary;
+};
+
+struct FileResult {
+  std::string device;
+  std::string role;
+  std::vector<double> ape;
+  std::vector<std::string> lines;
+};
+
+TEST(RooflineTimmEndToEnd, HeldOutGpusAndSoftwareWithinMeasuredError) {
+  const std::string rows_path = hardware::default_data_dir() + "/validation/timm_rows.csv";
+  const CsvTable rows = read_csv(rows_path);
+  rows.require_columns({"perfcast_model", "file", "device", "split", "infer_batch_size", "infer_step_time"});
+  const auto catalog = hardware::DeviceCatalog::load();
+  const RooflineCalibration calibration = load_roofline_calibration();
+
+  std::map<std::pair<std::string, int64_t>, std::unique_ptr<Model>> models;
+  std::map<std::string, FileResult> files;
+  for (const CsvRow& row : rows.rows) {
+    const std::string name = row.required("perfcast_model");
+    const int64_t batch = row.integer("infer_batch_size");
+    auto& model = models[{name, batch}];
+    if (!model) {
+      const std::string path = testing::fixture_path(name + ".onnx");
+      if (!std::filesystem::exists(path)) {
+        ADD_FAILURE() << path << " is missing; run: /usr/bin/python3 tests/fixtures/export_models.py "
+                      << PERFCAST_FIXTURE_DIR;
+        return;
+      }
+      model = std::make_unique<Model>();
+      graph::ImportOptions options;
+      options.batch = batch;
+      model->graph = graph::import_onnx(path, options);
+      model->summary = graph::summarize(model->graph);
+    }
+    const auto& device = catalog.get(row.required("device"));
+    const auto p = predict_inference_latency(model->graph, model->summary, device, hardware::Precision::kFp16,
+                                             calibration);
+    EXPECT_TRUE(p.warnings.empty()) << name << ": " << p.warnings.front();
+    const double measured_ms = row.number("infer_step_time");
+    FileResult& f = files[device.id + " " + row.required("file")];
+    f.device = device.id;
+    f.role = row.required("split");
+    f.ape.push_back(std::abs(p.latency_ms.value - measured_ms) / measured_ms);
+    f.lines.push_back(fmt::format("{:<20} predicted {:8.1f} ms [{:.1f}, {:.1f}]  measured {:8.1f} ms", name,
+                                  p.latency_ms.value, p.latency_ms.low, p.latency_ms.high, measured_ms));
+  }
+
+  nlohmann::json script_metrics;
+  {
+    std::ifstream in(calibration.file);
+    script_metrics = nlohmann::json::parse(in)["metrics"]["end_to_end_timm"]["per_file"];
+  }
+  ASSERT_EQ(files.size(), 5u);
+  for (const auto& [name, f] : files) {
+    double mape = 0, acc10 = 0;
+    for (double e : f.ape) {
+      mape += e;
+      acc10 += e <= 0.10;
+    }
+    mape /= static_cast<double>(f.ape.size());
+    acc10 /= static_cast<double>(f.ape.size());
+    std::cout << fmt::format("{} ({}): MAPE {:.1f}%  Acc10 {:.0f}%  n={}\n", name, f.role, 100 * mape, 100 * acc10,
+                             f.ape.size());
+    for (const auto& line : f.lines) std::cout << "    " << line << "\n";
+    const double bound = f.device == "rtx-3090" ? 0.12 : 0.17;
+    EXPECT_LT(mape, bound) << name;
+    EXPECT_GE(acc10, f.device == "rtx-3090" ? 0.45 : 0.30) << name;
+    // The calibration script mirrors this computation (scripts/calibrate_roofline.py e2e_predict on
+    // the per-kernel costs exported by bench/predict_bench --export_nodes): they must agree.
+    ASSERT_TRUE(script_metrics.contains(name)) << name;
+    EXPECT_NEAR(mape, script_metrics[name]["mape"].get<double>(), 0.01)
+        << name << ": C++ and scripts/calibrate_roofline.py disagree; re-export the node costs "
+        << "(build/bench/predict_bench --export_nodes=data/validation/timm_node_costs.csv) and rerun the script";
+  }
+}
+
+}  // namespace
+}  // namespace perfcast::predict

@@ -1,0 +1,41 @@
+#pragma once
+// Helpers every test folder uses: the message of an expected perfcast::Error, a value read
+// straight from a shipped CSV (independently of the code under test), substring search.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/csv.h"
+#include "common/error.h"
+#include "hardware/device_catalog.h"
+
+namespace perfcast::testing {
+
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a perfcast::Error";
+  return "";
+}
+
+inline double csv_value(const std::string& file, const std::string& key_column, const std::string& key,
+                        const std::string& column, const std::string& provider = "") {
+  for (const CsvRow& row : read_csv(hardware::default_data_dir() + "/" + file).rows) {
+    if (row.at(key_column) == key && (provider.empty() || row.at("provider") == provider)) return row.number(column);
+  }
+  ADD_FAILURE() << key << " not in " << file;
+  return 0;
+}
+
+inline bool contains(const std::vector<std::string>& list, const std::string& needle) {
+  for (const auto& s : list)
+    if (s.find(needle) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace perfcast::testing
