@@ -44,4 +44,18 @@ std::vector<hardware::MigProfile> usable_mig_profiles(const hardware::Device& gp
   return profiles;
 }
 
+hardware::Device device_or_mig_slice(const hardware::DeviceCatalog& catalog, const std::string& spec) {
+  const auto colon = spec.rfind(':');
+  if (colon == std::string::npos || spec.find(".toml") != std::string::npos) return catalog.get(spec);
+  const hardware::Device& gpu = catalog.get(spec.substr(0, colon));
+  const std::string profile_name = spec.substr(colon + 1);
+  std::string known;
+  for (const auto& profile : usable_mig_profiles(gpu)) {
+    if (profile.name == profile_name) return mig_instance_device(gpu, profile);
+    known += (known.empty() ? "" : ", ") + profile.name;
+  }
+  throw Error(fmt::format("{} has no MIG profile '{}'{}", gpu.id, profile_name,
+                          known.empty() ? " (it does not support MIG)" : "; its profiles: " + known));
+}
+
 }  // namespace perfcast::advise

@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "hardware/device.h"
+#include "hardware/device_catalog.h"
 
 namespace perfcast::advise {
 
@@ -13,5 +14,9 @@ hardware::Device mig_instance_device(const hardware::Device& gpu, const hardware
 
 // The profiles one can actually run many of: "+me" media-extension variants are skipped.
 std::vector<hardware::MigProfile> usable_mig_profiles(const hardware::Device& gpu);
+
+// "a100-sxm4-40gb" is the whole card; "a100-sxm4-40gb:3g.20gb" one MIG instance of it.
+// Throws perfcast::Error listing the card's profiles when the profile is unknown.
+hardware::Device device_or_mig_slice(const hardware::DeviceCatalog& catalog, const std::string& spec);
 
 }  // namespace perfcast::advise

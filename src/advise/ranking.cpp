@@ -134,6 +134,7 @@ Advice advise(const predict::ModelWorkload& workload, const AdviseRequest& reque
     }
     all.push_back(evaluate(workload, card, card, "", 1, request, prices, calibration));
     for (const auto& profile : usable_mig_profiles(card)) {
+      if (profile.max_instances == 1 && profile.compute_slices >= 7) continue;  // the whole card, already listed
       all.push_back(evaluate(workload, card, mig_instance_device(card, profile), profile.name, profile.max_instances,
                              request, prices, calibration));
     }

@@ -57,3 +57,32 @@ TEST(Cli, BadInputExitsNonZeroWithOneLine) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Cli, PredictJsonHasEveryQuantityWithItsInterval) {
+  const CliRun run = run_cli("predict " + perfcast::testing::fixture_path("resnet50.onnx") +
+                             " --device a100-sxm4-40gb:3g.20gb --batch 16 --precision fp16 --json");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto j = nlohmann::json::parse(run.output);
+  for (const char* key : {"latency_ms", "throughput_per_s", "peak_memory_mb", "avg_power_w", "energy_j"}) {
+    ASSERT_TRUE(j.contains(key)) << key;
+    EXPECT_LE(j[key]["low"].get<double>(), j[key]["value"].get<double>()) << key;
+    EXPECT_LE(j[key]["value"].get<double>(), j[key]["high"].get<double>()) << key;
+  }
+  EXPECT_EQ(j["device"], "a100-sxm4-40gb:3g.20gb");
+}
+
+TEST(Cli, AdviseJsonRanksAndExplains) {
+  const CliRun run = run_cli("advise " + perfcast::testing::fixture_path("resnet50.onnx") +
+                             " --batch 8 --region aws:us-east-1 --objective carbon --json");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto j = nlohmann::json::parse(run.output);
+  EXPECT_FALSE(j["ranked"].empty());
+  EXPECT_NE(j["explanation"].get<std::string>().find("wins on carbon"), std::string::npos);
+  const CliRun bad = run_cli("advise " + perfcast::testing::fixture_path("resnet50.onnx") + " --region atlantis");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.output.rfind("perfcast: error: ", 0), 0u) << bad.output;
+}
+
+}  // namespace

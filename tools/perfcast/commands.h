@@ -8,6 +8,9 @@ void register_inspect(CLI::App& app);
 void register_devices(CLI::App& app);
 void register_footprint(CLI::App& app);
 void register_measure(CLI::App& app);
+void register_models(CLI::App& app);
+void register_predict(CLI::App& app);
+void register_advise(CLI::App& app);
 
 // Human-readable quantities: 4.09 G, 97.5 MiB.
 std::string format_count(double value);

@@ -38,6 +38,9 @@ int main(int argc, char** argv) {
   perfcast::cli::register_devices(app);
   perfcast::cli::register_footprint(app);
   perfcast::cli::register_measure(app);
+  perfcast::cli::register_models(app);
+  perfcast::cli::register_predict(app);
+  perfcast::cli::register_advise(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
