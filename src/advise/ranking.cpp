@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -98,6 +99,34 @@ std::string explain(const Option& best, const std::vector<Option>& ranked, Objec
   return why + ".";
 }
 
+// Smallest = least memory, then least compute: the slice that leaves the most of the GPU free.
+std::vector<MigChoice> smallest_mig_choices(const std::vector<Option>& feasible) {
+  std::map<std::string, const Option*> smallest;
+  std::map<std::string, const Option*> whole;
+  for (const Option& o : feasible) {
+    if (o.mig_profile.empty()) {
+      whole[o.device_id] = &o;
+      continue;
+    }
+    const Option*& best = smallest[o.device_id];
+    const auto key = [](const Option* x) {
+      return std::make_pair(x->prediction.device_memory_mb, x->prediction.latency_ms.value * -1.0);
+    };
+    if (!best || key(&o) < key(best)) best = &o;
+  }
+  std::vector<MigChoice> choices;
+  for (const auto& [device, o] : smallest) {
+    MigChoice c{device, o->mig_profile, o->instances_per_gpu, o->samples_per_s_per_gpu, 0,
+                o->usd_per_million_samples, std::nullopt};
+    if (auto w = whole.find(device); w != whole.end()) {
+      c.whole_card_samples_per_s = w->second->samples_per_s_per_gpu;
+      c.whole_card_usd_per_million_samples = w->second->usd_per_million_samples;
+    }
+    choices.push_back(std::move(c));
+  }
+  return choices;
+}
+
 }  // namespace
 
 Objective parse_objective(const std::string& text) {
@@ -145,6 +174,7 @@ Advice advise(const predict::ModelWorkload& workload, const AdviseRequest& reque
     return objective_value(a, request.objective) < objective_value(b, request.objective);
   });
   mark_pareto_front(advice.ranked);
+  advice.mig = smallest_mig_choices(advice.ranked);
   // Nearest misses first: the smallest memory shortfall, then the smallest SLO overshoot.
   std::stable_sort(advice.infeasible.begin(), advice.infeasible.end(), [](const Option& a, const Option& b) {
     const double ra = a.fits_memory ? a.prediction.latency_ms.value : a.prediction.peak_memory_mb.value / a.prediction.device_memory_mb * 1e9;
@@ -197,6 +227,17 @@ nlohmann::json to_json(const Advice& advice) {
   for (const auto& o : advice.ranked) j["ranked"].push_back(option_json(o));
   j["infeasible"] = nlohmann::json::array();
   for (const auto& o : advice.infeasible) j["infeasible"].push_back(option_json(o));
+  j["mig"] = nlohmann::json::array();
+  for (const auto& m : advice.mig) {
+    auto optional = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+    j["mig"].push_back({{"device", m.device_id},
+                        {"profile", m.profile},
+                        {"instances_per_gpu", m.instances_per_gpu},
+                        {"samples_per_s_per_gpu", m.samples_per_s_per_gpu},
+                        {"whole_card_samples_per_s", m.whole_card_samples_per_s},
+                        {"usd_per_million_samples", optional(m.usd_per_million_samples)},
+                        {"whole_card_usd_per_million_samples", optional(m.whole_card_usd_per_million_samples)}});
+  }
   j["skipped"] = advice.skipped;
   j["assumptions"] = advice.assumptions;
   return j;

@@ -46,9 +46,22 @@ struct Option {
   double total_kgco2e_per_million() const { return operational_kgco2e_per_million + embodied_kgco2e_per_million; }
 };
 
+// For one MIG-capable GPU: the smallest profile that fits the model and meets the latency
+// target, against serving from the whole card.
+struct MigChoice {
+  std::string device_id;
+  std::string profile;
+  int instances_per_gpu = 0;
+  double samples_per_s_per_gpu = 0;
+  double whole_card_samples_per_s = 0;
+  std::optional<double> usd_per_million_samples;
+  std::optional<double> whole_card_usd_per_million_samples;
+};
+
 struct Advice {
   std::vector<Option> ranked;        // feasible options, best first for the objective
   std::vector<Option> infeasible;    // closest first: what nearly fits
+  std::vector<MigChoice> mig;        // one per MIG-capable GPU where some profile qualifies
   std::string explanation;           // one sentence on the winner, or why nothing qualifies
   std::vector<std::string> skipped;  // devices not evaluated and why (no such precision, CPU, ...)
   std::vector<std::string> assumptions;

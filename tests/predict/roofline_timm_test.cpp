@@ -39,6 +39,7 @@ struct FileResult {
   std::string device;
   std::string role;
   std::vector<double> ape;
+  int inside_interval = 0;  // measured latency within the predicted [low, high]
   std::vector<std::string> lines;
 };
 
@@ -77,6 +78,7 @@ TEST(RooflineTimmEndToEnd, HeldOutGpusAndSoftwareWithinMeasuredError) {
     f.device = device.id;
     f.role = row.required("split");
     f.ape.push_back(std::abs(p.latency_ms.value - measured_ms) / measured_ms);
+    f.inside_interval += p.latency_ms.low <= measured_ms && measured_ms <= p.latency_ms.high;
     f.lines.push_back(fmt::format("{:<20} predicted {:8.1f} ms [{:.1f}, {:.1f}]  measured {:8.1f} ms", name,
                                   p.latency_ms.value, p.latency_ms.low, p.latency_ms.high, measured_ms));
   }
@@ -95,11 +97,13 @@ TEST(RooflineTimmEndToEnd, HeldOutGpusAndSoftwareWithinMeasuredError) {
     }
     mape /= static_cast<double>(f.ape.size());
     acc10 /= static_cast<double>(f.ape.size());
-    std::cout << fmt::format("{} ({}): MAPE {:.1f}%  Acc10 {:.0f}%  n={}\n", name, f.role, 100 * mape, 100 * acc10,
-                             f.ape.size());
+    const double coverage = static_cast<double>(f.inside_interval) / static_cast<double>(f.ape.size());
+    std::cout << fmt::format("{} ({}): MAPE {:.1f}%  Acc10 {:.0f}%  interval coverage {:.0f}%  n={}\n", name, f.role,
+                             100 * mape, 100 * acc10, 100 * coverage, f.ape.size());
     for (const auto& line : f.lines) std::cout << "    " << line << "\n";
     const double bound = f.device == "rtx-3090" ? 0.12 : 0.17;
     EXPECT_LT(mape, bound) << name;
+    EXPECT_GE(coverage, 0.7) << name << ": the latency interval should hold for about 80% of measurements";
     EXPECT_GE(acc10, f.device == "rtx-3090" ? 0.45 : 0.30) << name;
     // The calibration script mirrors this computation (scripts/calibrate_roofline.py e2e_predict on
     // the per-kernel costs exported by bench/predict_bench --export_nodes): they must agree.

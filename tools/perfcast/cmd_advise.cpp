@@ -49,7 +49,7 @@ void register_advise(CLI::App& app) {
   auto args = std::make_shared<AdviseArgs>();
   CLI::App* cmd = app.add_subcommand(
       "advise", "Rank every GPU and MIG slice for a model by cost, carbon, energy or latency");
-  cmd->add_option("model", args->model, "ONNX file")->required();
+  cmd->add_option("model", args->model, "ONNX file, Hugging Face config.json or bundled model id (perfcast models)")->required();
   add_model_flags(*cmd, args->model_flags);
   cmd->add_option("--precision,-p", args->precision, "fp32 tf32 fp16 bf16 fp8 int8")->capture_default_str();
   cmd->add_option("--latency-slo-ms", args->latency_slo_ms, "Latency target per batch");
@@ -90,6 +90,17 @@ void register_advise(CLI::App& app) {
       print_rows(advice.infeasible, 5, true);
     }
     std::cout << "\n" << advice.explanation << "\n";
+    if (!advice.mig.empty()) {
+      std::cout << "\nMIG: the smallest profile that fits" << (args->latency_slo_ms ? " and meets the target" : "")
+                << ", against the whole card\n";
+      for (const auto& m : advice.mig) {
+        auto usd = [](const std::optional<double>& v) { return v ? fmt::format("${:.3f}/1M", *v) : std::string("n/a"); };
+        std::cout << fmt::format("  {:<16} {:>9} x{}  {:>8.0f} samples/s per GPU  {:>12}   whole card {:>8.0f} samples/s  {:>12}\n",
+                                 m.device_id, m.profile, m.instances_per_gpu, m.samples_per_s_per_gpu,
+                                 usd(m.usd_per_million_samples), m.whole_card_samples_per_s,
+                                 usd(m.whole_card_usd_per_million_samples));
+      }
+    }
     std::cout << "\n* = on the Pareto front of cost vs CO2e. Per million samples: facility energy, operational + "
                  "embodied CO2e.\n";
     for (const auto& a : advice.assumptions) std::cout << "assumption: " << a << "\n";

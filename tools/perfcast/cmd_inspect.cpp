@@ -7,7 +7,7 @@
 #include "model_flags.h"
 #include "common/error.h"
 #include "graph/graph_summary.h"
-#include "graph/onnx_import.h"
+#include "graph/model_source.h"
 
 namespace perfcast::cli {
 namespace {
@@ -55,12 +55,12 @@ void print_table(const graph::GraphSummary& s, const std::string& model) {
 
 void register_inspect(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
-  CLI::App* cmd = app.add_subcommand("inspect", "Count what an ONNX model does: MACs, FLOPs, parameters, memory");
-  cmd->add_option("model", args->model, "ONNX file")->required();
+  CLI::App* cmd = app.add_subcommand("inspect", "Count what a model does (ONNX file, config.json or bundled id): MACs, FLOPs, parameters, memory");
+  cmd->add_option("model", args->model, "ONNX file, Hugging Face config.json or bundled model id (perfcast models)")->required();
   add_model_flags(*cmd, args->shape_flags);
   cmd->add_flag("--json", args->json, "Print machine-readable JSON");
   cmd->callback([args] {
-    const graph::Graph g = graph::import_onnx(args->model, to_import_options(args->shape_flags));
+    const graph::Graph g = graph::load_model(args->model, to_model_load_options(args->shape_flags));
     const graph::GraphSummary summary = graph::summarize(g);
     if (args->json) {
       nlohmann::json j = graph::to_json(summary);

@@ -57,7 +57,7 @@ void print_text(const std::string& model, const predict::WorkloadPrediction& p, 
 void register_predict(CLI::App& app) {
   auto args = std::make_shared<PredictArgs>();
   CLI::App* cmd = app.add_subcommand("predict", "Predict latency, throughput, memory, power and energy on a device");
-  cmd->add_option("model", args->model, "ONNX file")->required();
+  cmd->add_option("model", args->model, "ONNX file, Hugging Face config.json or bundled model id (perfcast models)")->required();
   add_model_flags(*cmd, args->model_flags);
   cmd->add_option("--device,-d", args->device, "Device id, alias or .toml file; ID:PROFILE for a MIG instance")
       ->required();

@@ -21,6 +21,10 @@ void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
   cmd.add_option("--batch,-b", flags.batch, "Batch size bound to the leading symbolic dimension of every input");
   cmd.add_option("--input", flags.inputs, "Full shape of a named input, e.g. --input input=1x3x224x224");
   cmd.add_option("--dim", flags.dims, "Value of a named symbolic dimension, e.g. --dim seq=128");
+  cmd.add_option("--seq-len", flags.seq_len,
+                 "Tokens per sequence: for a transformer config (default 128), or binds an ONNX dimension named "
+                 "seq/sequence/sequence_length")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
 }
 
 graph::ImportOptions to_import_options(const ModelFlags& flags) {
@@ -36,6 +40,13 @@ graph::ImportOptions to_import_options(const ModelFlags& flags) {
     if (parsed.size() != 1) throw Error(fmt::format("--dim {}: expected one positive integer", text));
     options.dim_values[name] = parsed[0];
   }
+  return options;
+}
+
+graph::ModelLoadOptions to_model_load_options(const ModelFlags& flags) {
+  graph::ModelLoadOptions options;
+  options.import = to_import_options(flags);
+  options.seq_len = flags.seq_len;
   return options;
 }
 
