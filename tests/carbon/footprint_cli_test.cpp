@@ -1,6 +1,8 @@
 // End-to-end checks of `perfcast footprint` and `perfcast devices` through the built binary.
 #include <gtest/gtest.h>
 
+#include "support/cli_runner.h"
+
 #include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -9,26 +11,13 @@
 
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string output;
-};
+using perfcast::testing::CliRun;
 
-Result perfcast(const std::string& args) {
-  Result r;
-  FILE* pipe = popen((std::string(PERFCAST_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+CliRun perfcast(const std::string& args) { return perfcast::testing::run_cli(args); }
 
 TEST(FootprintCli, JsonForEightA100sInFrance) {
-  const Result r = perfcast("footprint --device a100 --count 8 --hours 10 --region FR --json");
-  ASSERT_EQ(r.status, 0) << r.output;
+  const CliRun r = perfcast("footprint --device a100 --count 8 --hours 10 --region FR --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto j = nlohmann::json::parse(r.output);
   EXPECT_EQ(j["device"], "a100-sxm4-40gb");
   EXPECT_NEAR(j["it_energy_kwh"].get<double>(), 23.6, 1e-9);
@@ -36,29 +25,29 @@ TEST(FootprintCli, JsonForEightA100sInFrance) {
 }
 
 TEST(FootprintCli, TextShowsAssumptionsAndAttribution) {
-  const Result r = perfcast("footprint -d h100 --energy-kwh 5 -r aws:us-east-1");
-  ASSERT_EQ(r.status, 0) << r.output;
+  const CliRun r = perfcast("footprint -d h100 --energy-kwh 5 -r aws:us-east-1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("assumptions"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("cost not computed"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Open Database License"), std::string::npos) << r.output;
 }
 
 TEST(FootprintCli, UserErrorsExitOneWithAMessage) {
-  Result r = perfcast("footprint --device h1000 --hours 1");
-  EXPECT_EQ(r.status, 1);
+  CliRun r = perfcast("footprint --device h1000 --hours 1");
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("did you mean: h100"), std::string::npos) << r.output;
   r = perfcast("footprint --device a100 --hours 1 --region Frnce");
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("FR (France)"), std::string::npos) << r.output;
 }
 
 TEST(CatalogCli, DevicesTableAndJson) {
-  Result r = perfcast("devices");
-  ASSERT_EQ(r.status, 0) << r.output;
+  CliRun r = perfcast("devices");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("h100-sxm5-80gb"), std::string::npos);
   EXPECT_NE(r.output.find("989.4"), std::string::npos);
   r = perfcast("devices --kind cpu --json");
-  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto j = nlohmann::json::parse(r.output);
   ASSERT_EQ(j["devices"].size(), 5u);
   for (const auto& d : j["devices"]) EXPECT_EQ(d["kind"], "cpu");

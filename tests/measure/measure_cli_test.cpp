@@ -1,5 +1,7 @@
 // End-to-end checks of `perfcast measure` through the built binary.
 #include <gtest/gtest.h>
+
+#include "support/cli_runner.h"
 #include <sys/wait.h>
 
 #include <array>
@@ -9,27 +11,15 @@
 
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string output;
-};
+using perfcast::testing::CliRun;
 
-Result run(const std::string& env, const std::string& args, bool merge_stderr = true) {
-  Result r;
-  const std::string cmd = env + " " + std::string(PERFCAST_CLI_PATH) + " " + args + (merge_stderr ? " 2>&1" : "");
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+CliRun run(const std::string& env, const std::string& args, bool merge_stderr = true) {
+  return perfcast::testing::run_cli(args, env, merge_stderr);
 }
 
 TEST(MeasureCli, JsonForTrue) {
-  const Result r = run("PERFCAST_NVML_LIBRARY=/nonexistent", "measure --json --region FR -- true", false);
-  ASSERT_EQ(r.status, 0) << r.output;
+  const CliRun r = run("PERFCAST_NVML_LIBRARY=/nonexistent", "measure --json --region FR -- true", false);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto j = nlohmann::json::parse(r.output);
   EXPECT_EQ(j["command"], nlohmann::json::array({"true"}));
   EXPECT_EQ(j["exit_code"], 0);
@@ -57,8 +47,8 @@ TEST(MeasureCli, JsonForTrue) {
 }
 
 TEST(MeasureCli, ForwardsTheChildsExitCodeAndPrintsText) {
-  const Result r = run("PERFCAST_NVML_LIBRARY=/nonexistent", "measure -- sh -c 'echo child-output; exit 5'");
-  EXPECT_EQ(r.status, 5) << r.output;
+  const CliRun r = run("PERFCAST_NVML_LIBRARY=/nonexistent", "measure -- sh -c 'echo child-output; exit 5'");
+  EXPECT_EQ(r.exit_code, 5) << r.output;
   EXPECT_NE(r.output.find("child-output"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("no NVIDIA GPU visible: NVML not available"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("CO2e"), std::string::npos) << r.output;
@@ -66,14 +56,14 @@ TEST(MeasureCli, ForwardsTheChildsExitCodeAndPrintsText) {
 }
 
 TEST(MeasureCli, UnknownCommandAndBadDevice) {
-  Result r = run("", "measure -- perfcast-no-such-command");
-  EXPECT_EQ(r.status, 1);
+  CliRun r = run("", "measure -- perfcast-no-such-command");
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("command not found: 'perfcast-no-such-command'"), std::string::npos) << r.output;
   r = run("", "measure --cpu-device h100 -- true");
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("not a CPU"), std::string::npos) << r.output;
   r = run("", "measure --region Frnce -- true");
-  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
 }
 
 }  // namespace

@@ -8,26 +8,13 @@
 #include <string>
 #include <sys/wait.h>
 
+#include "support/cli_runner.h"
 #include "support/fixtures.h"
 
 namespace {
 
-struct CliRun {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
-
-CliRun run_cli(const std::string& args) {
-  const std::string command = std::string(PERFCAST_CLI_PATH) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  CliRun result{-1, ""};
-  if (!pipe) return result;
-  std::array<char, 4096> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe)) result.output += buffer.data();
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using perfcast::testing::CliRun;
+using perfcast::testing::run_cli;
 
 TEST(Cli, InspectJsonHasTheDocumentedFields) {
   const CliRun run = run_cli("inspect " + perfcast::testing::fixture_path("resnet50.onnx") + " --batch 2 --json");
