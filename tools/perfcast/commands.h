@@ -11,6 +11,11 @@ void register_measure(CLI::App& app);
 void register_models(CLI::App& app);
 void register_predict(CLI::App& app);
 void register_advise(CLI::App& app);
+void register_store(CLI::App& app);
+void register_profile(CLI::App& app);
+void register_characterize(CLI::App& app);
+void register_fit(CLI::App& app);
+void register_evaluate(CLI::App& app);
 
 // Human-readable quantities: 4.09 G, 97.5 MiB.
 std::string format_count(double value);

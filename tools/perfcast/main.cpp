@@ -41,6 +41,11 @@ int main(int argc, char** argv) {
   perfcast::cli::register_models(app);
   perfcast::cli::register_predict(app);
   perfcast::cli::register_advise(app);
+  perfcast::cli::register_store(app);
+  perfcast::cli::register_profile(app);
+  perfcast::cli::register_characterize(app);
+  perfcast::cli::register_fit(app);
+  perfcast::cli::register_evaluate(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

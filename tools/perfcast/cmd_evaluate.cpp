@@ -1,0 +1,150 @@
+// perfcast evaluate: compare the roofline prior with the learned predictor on held-out timm rows.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <vector>
+
+#include "commands.h"
+#include "common/error.h"
+#include "hardware/device_catalog.h"
+#include "learn/evaluation.h"
+#include "learn/features.h"
+#include "learn/timm_dataset.h"
+
+namespace perfcast::cli {
+namespace {
+
+struct EvaluateArgs {
+  std::string predictor = "xgb";
+  std::string split = "family";
+  std::string target = "latency";
+  std::string data_dir;
+  int seeds = 5;
+  bool all = false;
+  std::string model;
+  bool speed = false;
+};
+
+struct Summary {
+  std::vector<learn::Metrics> runs;
+  std::string cell(double learn::Metrics::*field, int decimals) const {
+    double mean = 0, sq = 0;
+    for (const auto& m : runs) mean += m.*field;
+    mean /= static_cast<double>(runs.size());
+    for (const auto& m : runs) sq += (m.*field - mean) * (m.*field - mean);
+    const double sd = runs.size() > 1 ? std::sqrt(sq / static_cast<double>(runs.size() - 1)) : 0.0;
+    return runs.size() > 1 ? fmt::format("{:.{}f}±{:.{}f}", mean, decimals, sd, decimals)
+                           : fmt::format("{:.{}f}", mean, decimals);
+  }
+};
+
+void print_row(const std::string& split, const std::string& seeds, const std::string& name, const Summary& s,
+               size_t n_test) {
+  std::cout << fmt::format("{:<8} {:<6} {:<24} {:>7} {:>14} {:>14} {:>13} {:>12}\n", split, seeds, name, n_test,
+                           s.cell(&learn::Metrics::mape, 1), s.cell(&learn::Metrics::rmse, 1),
+                           s.cell(&learn::Metrics::kendall_tau, 3), s.cell(&learn::Metrics::acc10, 1));
+}
+
+void evaluate_splits(const EvaluateArgs& args, const std::vector<learn::SplitKind>& splits) {
+  const auto catalog = hardware::DeviceCatalog::load();
+  const std::string dir = args.data_dir.empty() ? learn::default_timm_dir() : args.data_dir;
+  const learn::TimmDataset data = learn::load_timm_inference(dir, catalog);
+  const learn::Target target = learn::parse_target(args.target);
+  const bool xgb = args.all || args.predictor == "xgb";
+  std::cout << fmt::format("timm GPU inference: {} rows from {} files ({} rows with empty cells skipped)\n",
+                           data.rows.size(), data.files_used.size(), data.rows_skipped);
+  for (const auto& s : data.files_skipped) std::cout << "  skipped " << s << "\n";
+  std::cout << fmt::format("\n{:<8} {:<6} {:<24} {:>7} {:>14} {:>14} {:>13} {:>12}\n", "split", "seeds", "predictor",
+                           "n_test", "MAPE %", target == learn::Target::kLatency ? "RMSE ms" : "RMSE /s", "Kendall tau",
+                           "Acc10 %");
+  for (learn::SplitKind split : splits) {
+    Summary roof, scaled, model;
+    size_t n_test = 0;
+    for (int seed = 0; seed < args.seeds; ++seed) {
+      const auto r = learn::evaluate_split(data, catalog, split, static_cast<uint64_t>(seed), target, learn::XgbParams{},
+                                           xgb);
+      roof.runs.push_back(r.roofline);
+      scaled.runs.push_back(r.roofline_scaled);
+      if (r.xgb_trained) model.runs.push_back(r.xgb);
+      n_test = r.n_test;
+    }
+    const std::string seeds = fmt::format("0-{}", args.seeds - 1);
+    const std::string name = learn::split_name(split);
+    print_row(name, seeds, "roofline-prior", roof, n_test);
+    print_row(name, seeds, "roofline-prior x scale", scaled, n_test);
+    if (xgb) print_row(name, seeds, "xgb (prior x learned)", model, n_test);
+  }
+  std::cout << "\nmean±sd over seeds; n_test of the last seed. family: 20% of families held out per seed; device: "
+               "train rtx-3090, test rtx-4090 (the seed only changes XGBoost's); random: 20% of rows (reference "
+               "only, leaks models across files). 'x scale' = one global factor fitted on the train rows.\n";
+}
+
+void check_model(const EvaluateArgs& args) {
+  const auto catalog = hardware::DeviceCatalog::load();
+  const std::string dir = args.data_dir.empty() ? learn::default_timm_dir() : args.data_dir;
+  const learn::TimmDataset data = learn::load_timm_inference(dir, catalog);
+  const auto check = learn::check_saved_model(args.model, data, catalog);
+  std::cout << fmt::format("{}: {} split, seed {}: recorded MAPE {:.6f}%, reproduced {:.6f}% on {} rows "
+                           "(RMSE {:.2f}, tau {:.3f}, Acc10 {:.1f}%)\n",
+                           args.model, learn::split_name(check.recorded_split.split), check.recorded_split.seed,
+                           check.recorded_mape, check.reproduced.mape, check.reproduced.n, check.reproduced.rmse,
+                           check.reproduced.kendall_tau, check.reproduced.acc10);
+  if (!args.speed) return;
+  using clock = std::chrono::steady_clock;
+  const learn::TimmRow& row = data.rows.front();
+  const hardware::Device& device = catalog.get(row.device_id);
+  const auto t0 = clock::now();
+  learn::XgbModel model = learn::XgbModel::load(args.model);
+  model.set_nthread(1);
+  const float out = model.predict_one(learn::make_features(row.workload, device));
+  const auto t1 = clock::now();
+  const double load_predict_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+  std::vector<size_t> all(data.rows.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const auto t2 = clock::now();
+  const learn::DenseMatrix x = learn::feature_matrix(data, all, catalog);
+  const auto preds = model.predict(x);
+  const auto t3 = clock::now();
+  const double batch_s = std::chrono::duration<double>(t3 - t2).count();
+  const int singles = 1000;
+  const auto t4 = clock::now();
+  float sink = 0;
+  for (int i = 0; i < singles; ++i)
+    sink += model.predict_one(learn::make_features(data.rows[i % data.rows.size()].workload, device));
+  const auto t5 = clock::now();
+  const double single_us = std::chrono::duration<double, std::micro>(t5 - t4).count() / singles;
+  std::cout << fmt::format("speed (1 thread): load + predict one row {:.1f} ms (output {:.4f}); batch of {} rows "
+                           "(features + predict) {:.0f} rows/s; one row at a time {:.1f} us/row ({:.0f} rows/s){}\n",
+                           load_predict_ms, out, preds.size(), static_cast<double>(preds.size()) / batch_s, single_us,
+                           1e6 / single_us, sink == 12345.f ? " " : "");
+}
+
+}  // namespace
+
+void register_evaluate(CLI::App& app) {
+  auto args = std::make_shared<EvaluateArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "evaluate", "Compare the roofline prior and the learned predictor on held-out timm measurements");
+  cmd->add_option("--predictor", args->predictor, "xgb (also prints the prior) or roofline-prior")
+      ->check(CLI::IsMember({"xgb", "roofline-prior"}));
+  cmd->add_option("--split", args->split, "family, device or random")
+      ->check(CLI::IsMember({"family", "device", "random"}));
+  cmd->add_option("--seeds", args->seeds, "Monte-Carlo seeds 0..N-1")->check(CLI::Range(1, 100));
+  cmd->add_option("--target", args->target, "latency or throughput")->check(CLI::IsMember({"latency", "throughput"}));
+  cmd->add_option("--data-dir", args->data_dir, "timm results folder (default $PERFCAST_TIMM_DIR or /work/shared/data/timm)");
+  cmd->add_flag("--all", args->all, "Every split, roofline prior and XGBoost");
+  cmd->add_option("--model", args->model, "Re-measure a saved model on its sidecar's split and seed");
+  cmd->add_flag("--speed", args->speed, "With --model: time loading and prediction on one thread");
+  cmd->callback([args] {
+    if (!args->model.empty()) return check_model(*args);
+    if (args->speed) throw Error("--speed needs --model");
+    if (args->all) {
+      return evaluate_splits(*args, {learn::SplitKind::kFamily, learn::SplitKind::kDevice, learn::SplitKind::kRandom});
+    }
+    evaluate_splits(*args, {learn::parse_split(args->split)});
+  });
+}
+
+}  // namespace perfcast::cli
