@@ -1,5 +1,5 @@
 #pragma once
-// timm's measured GPU inference throughput (/work/shared/data/timm, benchmark-infer-*.csv) as
+// timm's measured GPU inference throughput (shared/data/timm beside the repository, benchmark-infer-*.csv) as
 // rows for the learned predictors, and the train/test splits used to evaluate them.
 //
 // Files used: the GPU inference files whose device is in perfcast's catalog (rtx3090 -> rtx-3090,
@@ -33,7 +33,7 @@ struct TimmDataset {
   int64_t rows_skipped = 0;                // empty cells
 };
 
-// $PERFCAST_TIMM_DIR when set and not empty, else /work/shared/data/timm.
+// $PERFCAST_TIMM_DIR when set and not empty, else shared/data/timm beside the repository (dataset::default_shared_data_dir).
 std::string default_timm_dir();
 
 // Throws perfcast::Error when the folder holds no usable file.

@@ -133,7 +133,7 @@ void register_evaluate(CLI::App& app) {
       ->check(CLI::IsMember({"family", "device", "random"}));
   cmd->add_option("--seeds", args->seeds, "Monte-Carlo seeds 0..N-1")->check(CLI::Range(1, 100));
   cmd->add_option("--target", args->target, "latency or throughput")->check(CLI::IsMember({"latency", "throughput"}));
-  cmd->add_option("--data-dir", args->data_dir, "timm results folder (default $PERFCAST_TIMM_DIR or /work/shared/data/timm)");
+  cmd->add_option("--data-dir", args->data_dir, "timm results folder (default $PERFCAST_TIMM_DIR or shared/data/timm beside the repository)");
   cmd->add_flag("--all", args->all, "Every split, roofline prior and XGBoost");
   cmd->add_option("--model", args->model, "Re-measure a saved model on its sidecar's split and seed");
   cmd->add_flag("--speed", args->speed, "With --model: time loading and prediction on one thread");

@@ -49,7 +49,7 @@ void register_fit(CLI::App& app) {
   cmd->add_option("--target", args->target, "latency (ms per batch) or throughput (samples/s): the metrics' unit")
       ->check(CLI::IsMember({"latency", "throughput"}));
   cmd->add_option("--data", args->data, "Training data")->check(CLI::IsMember({"timm"}));
-  cmd->add_option("--data-dir", args->data_dir, "timm results folder (default $PERFCAST_TIMM_DIR or /work/shared/data/timm)");
+  cmd->add_option("--data-dir", args->data_dir, "timm results folder (default $PERFCAST_TIMM_DIR or shared/data/timm beside the repository)");
   cmd->add_option("--split", args->split, "Held-out split the recorded metrics are measured on")
       ->check(CLI::IsMember({"family", "device", "random"}));
   cmd->add_option("--seed", args->seed, "Split and XGBoost seed");
