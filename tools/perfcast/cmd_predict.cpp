@@ -5,7 +5,11 @@
 
 #include "advise/mig.h"
 #include "commands.h"
+#include "carbon/footprint.h"
 #include "common/error.h"
+#include "graph/model_source.h"
+#include "predict/llm_serving.h"
+#include "predict/llm_training.h"
 #include "workload_loader.h"
 
 namespace perfcast::cli {
@@ -19,7 +23,119 @@ struct PredictArgs {
   std::string mode = "inference";
   std::string optimizer = "adam";
   bool json = false;
+  // LLM serving (selected by --prompt-tokens / --output-tokens) and training (--global-batch).
+  std::optional<int64_t> prompt_tokens, output_tokens, global_batch;
+  std::optional<double> tokens;
+  int64_t tp = 1, dp = 1, pp = 1, micro_batch = 1;
+  int zero = 0;
+  bool activation_checkpointing = false;
+  std::string weights = "fp16", kv_cache = "fp16", region;
+  CLI::Option* precision_option = nullptr;
 };
+
+std::string llm_band(const predict::Interval& i, const char* unit, int decimals) {
+  return fmt::format("{:.{}f} {}  [{:.{}f} - {:.{}f}]", i.value, decimals, unit, i.low, decimals, i.high, decimals);
+}
+
+void run_llm_serving(const PredictArgs& a, const hardware::Device& device) {
+  predict::ServingRequest r;
+  r.prompt_tokens = a.prompt_tokens.value_or(512);
+  r.output_tokens = a.output_tokens.value_or(128);
+  r.batch = a.model_flags.batch.value_or(1);
+  r.tp = a.tp;
+  r.weights = a.weights;
+  r.kv_cache = a.kv_cache;
+  const auto calibration = predict::load_roofline_calibration();
+  const auto p = predict::predict_llm_serving(graph::load_model_config(a.model), device, r, calibration);
+  if (a.json) {
+    nlohmann::json j = predict::to_json(p);
+    j["model"] = a.model;
+    j["calibration"] = calibration.file;
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  constexpr double kMiB = 1024.0 * 1024.0;
+  std::cout << fmt::format("model            {} serving: prompt {}, output {}, batch {}, TP {}\n", a.model,
+                           r.prompt_tokens, r.output_tokens, r.batch, r.tp);
+  std::cout << fmt::format("device           {} ({}), weights {}, KV cache {}, compute {}\n", device.id, device.name,
+                           r.weights, r.kv_cache, hardware::precision_name(p.compute_precision));
+  std::cout << fmt::format("TTFT             {}\n", llm_band(p.ttft_ms, "ms", 2));
+  std::cout << fmt::format("TPOT             {}\n", llm_band(p.tpot_ms, "ms", 3));
+  std::cout << fmt::format("throughput       {}\n", llm_band(p.tokens_per_s, "tokens/s", 1));
+  std::cout << fmt::format("peak memory/GPU  {}{}\n", llm_band(p.peak_memory_mb, "MiB", 0),
+                           p.fits ? "" : fmt::format("  DOES NOT FIT in {:.0f} MiB", p.device_memory_mb));
+  std::cout << fmt::format("                 weights {:.0f}, KV cache {:.0f}, activations {:.0f}, workspace {:.0f}, "
+                           "runtime {:.0f} MiB\n",
+                           p.memory.weights_bytes / kMiB, p.memory.kv_cache_bytes / kMiB,
+                           p.memory.activation_bytes / kMiB, p.memory.workspace_bytes / kMiB,
+                           p.memory.runtime_bytes / kMiB);
+  std::cout << fmt::format("max batch        {}\n", p.max_batch_that_fits);
+  std::cout << fmt::format("energy/token     {}  (band not calibrated)\n", llm_band(p.energy_per_token_j, "J", 3));
+  std::cout << fmt::format("energy/request   {}\n", llm_band(p.energy_per_request_j, "J", 2));
+  for (const auto& o : p.fitting_options) {
+    std::cout << fmt::format("fits with        --tp {} --weights {}  ({:.0f} MiB per GPU)\n", o.tp, o.weights, o.memory_mb);
+  }
+  for (const auto& n : p.notes) std::cout << "note: " << n << "\n";
+  for (const auto& w : p.warnings) std::cout << "warning: " << w << "\n";
+}
+
+void run_llm_training(const PredictArgs& a, const hardware::Device& device) {
+  predict::LlmTrainingRequest r;
+  r.global_batch = *a.global_batch;
+  r.seq_len = a.model_flags.seq_len.value_or(2048);
+  r.micro_batch = a.micro_batch;
+  r.dp = a.dp;
+  r.tp = a.tp;
+  r.pp = a.pp;
+  r.zero = a.zero;
+  r.activation_checkpointing = a.activation_checkpointing;
+  r.precision = a.precision_option != nullptr && a.precision_option->count() > 0 ? hardware::parse_precision(a.precision)
+                                                                                  : hardware::Precision::kBf16;
+  if (!device.supports(r.precision) && r.precision == hardware::Precision::kBf16) r.precision = hardware::Precision::kFp16;
+  r.tokens = a.tokens;
+  const auto calibration = predict::load_roofline_calibration();
+  const auto p = predict::predict_llm_training(graph::load_model_config(a.model), device, r, calibration);
+  std::optional<carbon::Footprint> footprint;
+  if (r.tokens) {
+    footprint = predict::llm_training_footprint(p, a.region, hardware::DeviceCatalog::load(), carbon::RegionTable::load(),
+                                                carbon::PriceTable::load());
+  }
+  if (a.json) {
+    nlohmann::json j = predict::to_json(p);
+    j["model"] = a.model;
+    j["calibration"] = calibration.file;
+    if (footprint) j["footprint"] = carbon::to_json(*footprint);
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  constexpr double kMiB = 1024.0 * 1024.0;
+  std::cout << fmt::format("model            {} training: global batch {}, seq {}, micro-batch {}\n", a.model,
+                           r.global_batch, r.seq_len, r.micro_batch);
+  std::cout << fmt::format("parallelism      DP {} x TP {} x PP {} = {} x {}, ZeRO-{}{}, {}\n", r.dp, r.tp, r.pp, p.gpus,
+                           device.id, r.zero, r.activation_checkpointing ? ", activation checkpointing" : "",
+                           hardware::precision_name(r.precision));
+  std::cout << fmt::format("step time        {}\n", llm_band(p.step_ms, "ms", 1));
+  std::cout << fmt::format("                 compute {:.1f}, TP all-reduce {:.1f}, DP all-reduce {:.1f}, optimizer {:.1f} "
+                           "ms; pipeline bubble {:.1f}% ({} micro-batches)\n",
+                           p.compute_ms, p.tp_comm_ms, p.dp_comm_ms, p.optimizer_ms, 100 * p.bubble_fraction,
+                           p.micro_batches);
+  std::cout << fmt::format("throughput       {:.0f} tokens/s\n", p.tokens_per_s);
+  std::cout << fmt::format("memory/GPU       {}{}\n", llm_band(p.memory_mb, "MiB", 0),
+                           p.fits ? "" : fmt::format("  DOES NOT FIT in {:.0f} MiB", p.device_memory_mb));
+  std::cout << fmt::format("                 weights {:.0f}, gradients {:.0f}, optimizer {:.0f}, activations {:.0f}, "
+                           "runtime {:.0f} MiB\n",
+                           p.weights_bytes / kMiB, p.gradient_bytes / kMiB, p.optimizer_bytes / kMiB,
+                           p.activation_bytes / kMiB, p.runtime_bytes / kMiB);
+  std::cout << fmt::format("energy/step      {}  (band not calibrated)\n", llm_band(p.step_energy_j, "J", 0));
+  if (r.tokens) {
+    std::cout << fmt::format("run              {:.0f} steps, {:.1f} h, {:.0f} GPU-hours, {}\n", p.steps, p.hours,
+                             p.gpu_hours, llm_band(p.energy_kwh, "kWh", 1));
+    std::cout << fmt::format("footprint        {:.1f} kgCO2e{}\n", footprint->total_kgco2e,
+                             footprint->cost_usd ? fmt::format(", ${:.0f}", *footprint->cost_usd) : "");
+  }
+  for (const auto& n : p.notes) std::cout << "note: " << n << "\n";
+  for (const auto& w : p.warnings) std::cout << "warning: " << w << "\n";
+}
 
 std::string band(const predict::Interval& i, const char* unit, int decimals = 2) {
   return fmt::format("{:.{}f} {}  [{:.{}f} - {:.{}f}]", i.value, decimals, unit, i.low, decimals, i.high, decimals);
@@ -61,16 +177,45 @@ void register_predict(CLI::App& app) {
   add_model_flags(*cmd, args->model_flags);
   cmd->add_option("--device,-d", args->device, "Device id, alias or .toml file; ID:PROFILE for a MIG instance")
       ->required();
-  cmd->add_option("--precision,-p", args->precision, "fp32 tf32 fp16 bf16 fp8 int8")->capture_default_str();
+  args->precision_option =
+      cmd->add_option("--precision,-p", args->precision, "fp32 tf32 fp16 bf16 fp8 int8")->capture_default_str();
   cmd->add_option("--mode", args->mode, "inference or training")->capture_default_str();
   cmd->add_option("--optimizer", args->optimizer, "training: sgd, sgd-momentum, adam")->capture_default_str();
   cmd->add_flag("--json", args->json, "Print machine-readable JSON");
+  cmd->add_option("--prompt-tokens", args->prompt_tokens, "LLM serving: prompt length (selects serving mode)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+  cmd->add_option("--output-tokens", args->output_tokens, "LLM serving: generated tokens per request")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+  cmd->add_option("--tp", args->tp, "LLM: tensor-parallel degree")->check(CLI::Range(int64_t{1}, int64_t{1024}));
+  cmd->add_option("--weights", args->weights, "LLM serving: weight format fp16 bf16 fp8 int8 int4")->capture_default_str();
+  cmd->add_option("--kv-cache", args->kv_cache, "LLM serving: KV cache format fp16 bf16 fp8 int8")->capture_default_str();
+  cmd->add_option("--global-batch", args->global_batch, "LLM training: sequences per step (selects LLM training)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  cmd->add_option("--micro-batch", args->micro_batch, "LLM training: sequences per micro-batch per GPU")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  cmd->add_option("--dp", args->dp, "LLM training: data-parallel degree")->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  cmd->add_option("--pp", args->pp, "LLM training: pipeline-parallel degree")->check(CLI::Range(int64_t{1}, int64_t{1024}));
+  cmd->add_option("--zero", args->zero, "LLM training: ZeRO stage 0-3")->check(CLI::Range(0, 3));
+  cmd->add_flag("--activation-checkpointing", args->activation_checkpointing, "LLM training: recompute activations");
+  cmd->add_option("--tokens", args->tokens, "LLM training: training tokens (steps, GPU-hours, energy, CO2e, cost)");
+  cmd->add_option("--region", args->region, "LLM training with --tokens: region for the footprint");
   cmd->callback([args] {
     if (args->mode != "inference" && args->mode != "training") {
       throw Error(fmt::format("--mode '{}': choose inference or training", args->mode));
     }
     const auto catalog = hardware::DeviceCatalog::load();
     const hardware::Device device = advise::device_or_mig_slice(catalog, args->device);
+    const bool serving = args->prompt_tokens.has_value() || args->output_tokens.has_value();
+    if (serving && args->mode == "training") throw Error("--prompt-tokens/--output-tokens are for inference (serving)");
+    if (serving) {
+      run_llm_serving(*args, device);
+      return;
+    }
+    if (args->global_batch.has_value()) {
+      if (args->mode != "training") throw Error("--global-batch needs --mode training");
+      run_llm_training(*args, device);
+      return;
+    }
     predict::PredictRequest request;
     request.precision = hardware::parse_precision(args->precision);
     request.mode = args->mode == "training" ? predict::Mode::kTraining : predict::Mode::kInference;
