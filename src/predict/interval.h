@@ -1,4 +1,5 @@
 #pragma once
+#include <nlohmann/json_fwd.hpp>
 
 namespace perfcast::predict {
 
@@ -13,5 +14,15 @@ struct Interval {
 inline Interval scaled_interval(double value, double low_factor, double high_factor) {
   return {value, value * low_factor, value * high_factor};
 }
+
+// No memory or power measurements have been fitted yet: these bands are stated assumptions,
+// reported with calibrated = false, until measured rows replace them. One place for every predictor.
+inline constexpr double kAssumedMemoryLowFactor = 0.85;
+inline constexpr double kAssumedMemoryHighFactor = 1.25;
+inline constexpr double kAssumedPowerLowFactor = 0.8;
+inline constexpr double kAssumedPowerHighFactor = 1.2;
+
+// {"value": ..., "low": ..., "high": ...}
+nlohmann::json to_json(const Interval& interval);
 
 }  // namespace perfcast::predict

@@ -22,10 +22,6 @@ using hardware::Precision;
 
 constexpr double kMiB = 1024.0 * 1024.0;
 // Stated assumptions (no LLM memory / power measurements fitted), as in workload.cpp.
-constexpr double kMemoryLowFactor = 0.85;
-constexpr double kMemoryHighFactor = 1.25;
-constexpr double kPowerLowFactor = 0.8;
-constexpr double kPowerHighFactor = 1.2;
 
 struct Formats {
   Precision precision = Precision::kFp16;
@@ -123,8 +119,6 @@ ServingMemory memory_from(const graph::TransformerConfig& shard, const graph::Gr
 
 Interval add(const Interval& i, double x) { return {i.value + x, i.low + x, i.high + x}; }
 
-nlohmann::json ij(const Interval& i) { return {{"value", i.value}, {"low", i.low}, {"high", i.high}}; }
-
 }  // namespace
 
 ServingMemory llm_serving_memory(const graph::TransformerConfig& config, const hardware::Device& device,
@@ -180,13 +174,13 @@ ServingPrediction predict_llm_serving(const graph::TransformerConfig& config, co
     return gpus * (p.prefill_power_w * ttft_ms + p.decode_power_w * O * tpot_ms) / 1e3;
   };
   const double e = energy_j(p.ttft_ms.value, p.tpot_ms.value);
-  const double e_low = energy_j(p.ttft_ms.low, p.tpot_ms.low) * kPowerLowFactor;
-  const double e_high = energy_j(p.ttft_ms.high, p.tpot_ms.high) * kPowerHighFactor;
+  const double e_low = energy_j(p.ttft_ms.low, p.tpot_ms.low) * kAssumedPowerLowFactor;
+  const double e_high = energy_j(p.ttft_ms.high, p.tpot_ms.high) * kAssumedPowerHighFactor;
   p.energy_per_request_j = {e / B, e_low / B, e_high / B};
   p.energy_per_token_j = {e / (B * O), e_low / (B * O), e_high / (B * O)};
 
   // Memory.
-  p.peak_memory_mb = scaled_interval(p.memory.total_bytes / kMiB, kMemoryLowFactor, kMemoryHighFactor);
+  p.peak_memory_mb = scaled_interval(p.memory.total_bytes / kMiB, kAssumedMemoryLowFactor, kAssumedMemoryHighFactor);
   p.device_memory_mb = device.memory_gib * 1024.0;
   p.fits = p.memory.total_bytes <= device.memory_bytes();
   const double fixed = p.memory.weights_bytes + p.memory.workspace_bytes + p.memory.runtime_bytes;
@@ -238,13 +232,13 @@ nlohmann::json to_json(const ServingPrediction& p) {
   j["weights"] = p.request.weights;
   j["kv_cache"] = p.request.kv_cache;
   j["compute_precision"] = hardware::precision_name(p.compute_precision);
-  j["ttft_ms"] = ij(p.ttft_ms);
-  j["tpot_ms"] = ij(p.tpot_ms);
-  j["tokens_per_s"] = ij(p.tokens_per_s);
-  j["peak_memory_mb"] = ij(p.peak_memory_mb);
+  j["ttft_ms"] = to_json(p.ttft_ms);
+  j["tpot_ms"] = to_json(p.tpot_ms);
+  j["tokens_per_s"] = to_json(p.tokens_per_s);
+  j["peak_memory_mb"] = to_json(p.peak_memory_mb);
   j["peak_memory_mb"]["calibrated"] = false;
-  j["energy_per_token_j"] = ij(p.energy_per_token_j);
-  j["energy_per_request_j"] = ij(p.energy_per_request_j);
+  j["energy_per_token_j"] = to_json(p.energy_per_token_j);
+  j["energy_per_request_j"] = to_json(p.energy_per_request_j);
   j["energy_calibrated"] = false;
   j["prefill_allreduce_ms"] = p.prefill_allreduce_ms;
   j["decode_allreduce_ms"] = p.decode_allreduce_ms;

@@ -18,12 +18,6 @@ namespace perfcast::predict {
 namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
-constexpr double kMemoryLowFactor = 0.85;
-constexpr double kMemoryHighFactor = 1.25;
-constexpr double kPowerLowFactor = 0.8;
-constexpr double kPowerHighFactor = 1.2;
-
-nlohmann::json ij(const Interval& i) { return {{"value", i.value}, {"low", i.low}, {"high", i.high}}; }
 
 }  // namespace
 
@@ -103,7 +97,7 @@ LlmTrainingPrediction predict_llm_training(const graph::TransformerConfig& confi
   }
   p.runtime_bytes = me.runtime_context_bytes + me.workspace_bytes;
   const double total = p.weights_bytes + p.gradient_bytes + p.optimizer_bytes + p.activation_bytes + p.runtime_bytes;
-  p.memory_mb = scaled_interval(total / kMiB, kMemoryLowFactor, kMemoryHighFactor);
+  p.memory_mb = scaled_interval(total / kMiB, kAssumedMemoryLowFactor, kAssumedMemoryHighFactor);
   p.device_memory_mb = device.memory_gib * 1024.0;
   p.fits = total <= device.memory_bytes();
   if (!p.fits) {
@@ -114,8 +108,8 @@ LlmTrainingPrediction predict_llm_training(const graph::TransformerConfig& confi
   // Power and energy (communication time at the compute's average power).
   p.avg_power_w = estimate_power(t.step, device).average_w;
   const double gpus = static_cast<double>(p.gpus);
-  p.step_energy_j = {p.avg_power_w * step_s * gpus, p.avg_power_w * p.step_ms.low / 1e3 * gpus * kPowerLowFactor,
-                     p.avg_power_w * p.step_ms.high / 1e3 * gpus * kPowerHighFactor};
+  p.step_energy_j = {p.avg_power_w * step_s * gpus, p.avg_power_w * p.step_ms.low / 1e3 * gpus * kAssumedPowerLowFactor,
+                     p.avg_power_w * p.step_ms.high / 1e3 * gpus * kAssumedPowerHighFactor};
   if (r.tokens) {
     if (*r.tokens <= 0) throw Error("--tokens must be > 0");
     p.steps = *r.tokens / static_cast<double>(r.global_batch * r.seq_len);
@@ -164,12 +158,12 @@ nlohmann::json to_json(const LlmTrainingPrediction& p) {
   j["gpus"] = p.gpus;
   j["micro_batches"] = p.micro_batches;
   j["bubble_fraction"] = p.bubble_fraction;
-  j["step_ms"] = ij(p.step_ms);
+  j["step_ms"] = to_json(p.step_ms);
   j["step_breakdown_ms"] = {{"compute", p.compute_ms}, {"tp_allreduce", p.tp_comm_ms}, {"dp_allreduce", p.dp_comm_ms},
                             {"optimizer", p.optimizer_ms}};
   j["tokens_per_s"] = p.tokens_per_s;
   j["params_per_gpu"] = p.params_per_gpu;
-  j["memory_per_gpu_mb"] = ij(p.memory_mb);
+  j["memory_per_gpu_mb"] = to_json(p.memory_mb);
   j["memory_per_gpu_mb"]["calibrated"] = false;
   j["memory_breakdown_mb"] = {{"weights", p.weights_bytes / kMiB},           {"gradients", p.gradient_bytes / kMiB},
                               {"optimizer_state", p.optimizer_bytes / kMiB}, {"activations", p.activation_bytes / kMiB},
@@ -177,13 +171,13 @@ nlohmann::json to_json(const LlmTrainingPrediction& p) {
   j["device_memory_mb"] = p.device_memory_mb;
   j["fits_memory"] = p.fits;
   j["avg_power_w"] = p.avg_power_w;
-  j["step_energy_j"] = ij(p.step_energy_j);
+  j["step_energy_j"] = to_json(p.step_energy_j);
   if (p.request.tokens) {
     j["tokens"] = *p.request.tokens;
     j["steps"] = p.steps;
     j["hours"] = p.hours;
     j["gpu_hours"] = p.gpu_hours;
-    j["energy_kwh"] = ij(p.energy_kwh);
+    j["energy_kwh"] = to_json(p.energy_kwh);
   }
   j["notes"] = p.notes;
   j["warnings"] = p.warnings;

@@ -11,15 +11,6 @@ namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
-// No memory or power measurements have been fitted yet: these bands are stated assumptions,
-// reported with calibrated = false, until measured rows replace them.
-constexpr double kMemoryLowFactor = 0.85;
-constexpr double kMemoryHighFactor = 1.25;
-constexpr double kPowerLowFactor = 0.8;
-constexpr double kPowerHighFactor = 1.2;
-
-nlohmann::json interval_json(const Interval& i) { return {{"value", i.value}, {"low", i.low}, {"high", i.high}}; }
-
 }  // namespace
 
 ModelWorkload make_workload(std::string name, graph::Graph graph) {
@@ -59,12 +50,12 @@ WorkloadPrediction predict_workload(const ModelWorkload& workload, const hardwar
                                   request.mode == Mode::kTraining ? request.optimizer : Optimizer::kNone, 0,
                                   calibration, device.vendor);
   const double memory_mb = p.memory.total_bytes / kMiB;
-  p.peak_memory_mb = scaled_interval(memory_mb, kMemoryLowFactor, kMemoryHighFactor);
+  p.peak_memory_mb = scaled_interval(memory_mb, kAssumedMemoryLowFactor, kAssumedMemoryHighFactor);
   p.device_memory_mb = device.memory_gib * 1024.0;
   p.fits_memory = memory_mb <= p.device_memory_mb;
 
   const PowerEstimate power = estimate_power(latency, device);
-  p.avg_power_w = scaled_interval(power.average_w, kPowerLowFactor, kPowerHighFactor);
+  p.avg_power_w = scaled_interval(power.average_w, kAssumedPowerLowFactor, kAssumedPowerHighFactor);
   p.energy_j = power.energy_j;
   p.utilisation = power.utilisation;
   p.compute_bound_fraction = latency.compute_bound_fraction;
@@ -82,13 +73,13 @@ nlohmann::json to_json(const WorkloadPrediction& p) {
   j["precision"] = hardware::precision_name(p.precision);
   j["mode"] = p.mode == Mode::kTraining ? "training" : "inference";
   j["batch"] = p.batch;
-  j["latency_ms"] = interval_json(p.latency_ms);
-  j["throughput_per_s"] = interval_json(p.throughput_per_s);
-  j["peak_memory_mb"] = interval_json(p.peak_memory_mb);
+  j["latency_ms"] = to_json(p.latency_ms);
+  j["throughput_per_s"] = to_json(p.throughput_per_s);
+  j["peak_memory_mb"] = to_json(p.peak_memory_mb);
   j["peak_memory_mb"]["calibrated"] = p.memory_interval_calibrated;
-  j["avg_power_w"] = interval_json(p.avg_power_w);
+  j["avg_power_w"] = to_json(p.avg_power_w);
   j["avg_power_w"]["calibrated"] = p.power_interval_calibrated;
-  j["energy_j"] = interval_json(p.energy_j);
+  j["energy_j"] = to_json(p.energy_j);
   j["memory_breakdown_mb"] = {{"weights", p.memory.weights_bytes / kMiB},
                               {"activations", p.memory.activation_bytes / kMiB},
                               {"workspace", p.memory.workspace_bytes / kMiB},
