@@ -31,6 +31,14 @@ std::string source_attribution(const std::string& dir) {
   return fmt::format("{} @{} ({})", repo.empty() ? dir : repo, commit.substr(0, 12), license);
 }
 
+void ImportReport::store_row(Store& store, const ConfigurationRecord& configuration, MeasurementRecord measurement) {
+  MeasurementRecord check = measurement;
+  check.configuration_id = 1;
+  validate(check);
+  measurement.configuration_id = store.upsert_configuration(configuration);
+  if (store.add_measurement(measurement)) ++inserted; else ++duplicates;
+}
+
 std::string default_shared_data_dir() {
   const std::string dir = hardware::default_data_dir() + "/../../shared/data";
   std::error_code ec;

@@ -71,13 +71,7 @@ ImportReport import_nasbench201(Store& store, const std::string& root) {
         r.device_id = device_ids[c.device];
         r.latency_ms = row.number(c.column);
         r.provenance = {"help-nasbench201", "nasbench201_latency_ms.csv", who, now, "", "", "", ""};
-        {
-        MeasurementRecord v = r;  // reject before creating a configuration for it
-        v.configuration_id = 1;
-        validate(v);
-      }
-        r.configuration_id = store.upsert_configuration(conf);
-        if (store.add_measurement(r)) ++report.inserted; else ++report.duplicates;
+        report.store_row(store, conf, r);
       } catch (const Error& e) {
         report.reject(fmt::format("{} line {} column {}: {}", file, row.line(), c.column, e.what()));
       }

@@ -49,13 +49,7 @@ ImportReport import_neusight(Store& store, const std::string& root) {
       if (*r.latency_ms > 0) r.throughput_per_s = static_cast<double>(c.batch) * 1000.0 / *r.latency_ms;
       r.provenance = {"neusight", row.required("source_file"), who, now, "pytorch", amd ? "2.4.1" : "2.1.0",
                       amd ? "ROCm" : "CUDA 12.1 / cuDNN 8902", ""};
-      {
-        MeasurementRecord v = r;  // reject before creating a configuration for it
-        v.configuration_id = 1;
-        validate(v);
-      }
-      r.configuration_id = store.upsert_configuration(c);
-      if (store.add_measurement(r)) ++report.inserted; else ++report.duplicates;
+      report.store_row(store, c, r);
     } catch (const Error& e) {
       report.reject(fmt::format("{} line {}: {}", file, row.line(), e.what()));
     }

@@ -82,13 +82,7 @@ ImportReport import_timm(Store& store, const std::string& root) {
         r.throughput_per_s = row.number(p + "samples_per_sec");
         r.provenance = {"timm", file, who, now, "pytorch", torch_version(m[4]), driver, ""};
         r.device_id = device_id;
-        {
-        MeasurementRecord v = r;  // reject before creating a configuration for it
-        v.configuration_id = 1;
-        validate(v);
-      }
-        r.configuration_id = store.upsert_configuration(c);
-        if (store.add_measurement(r)) ++report.inserted; else ++report.duplicates;
+        report.store_row(store, c, r);
       } catch (const Error& e) {
         report.reject(fmt::format("{} line {}: {}", file, row.line(), e.what()));
       }

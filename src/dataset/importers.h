@@ -15,6 +15,9 @@ struct ImportReport {
   int64_t rejected = 0;    // corrupt or partial source rows, not stored
   std::vector<std::string> reasons;  // the first few rejection reasons, with file and line
   void reject(const std::string& why);
+  // Validates `measurement` before its configuration is created (a rejected row leaves nothing
+  // behind), then stores both and counts the row as inserted or duplicate. Throws perfcast::Error.
+  void store_row(Store& store, const ConfigurationRecord& configuration, MeasurementRecord measurement);
 };
 
 // Provenance of a shared data folder, from its SOURCE.md: "owner/repo @commit (license)".

@@ -15,39 +15,31 @@ struct FootprintArgs {
   bool json = false;
 };
 
-// 3 significant decimals for small figures, fewer for large ones.
-std::string num(double v) {
-  const double a = std::fabs(v);
-  if (a >= 1000) return fmt::format("{:.0f}", v);
-  if (a >= 10) return fmt::format("{:.2f}", v);
-  if (a >= 0.01 || a == 0) return fmt::format("{:.3f}", v);
-  return fmt::format("{:.3g}", v);
-}
 
 void print_text(const carbon::Footprint& f) {
   const carbon::Region& r = f.region;
   std::cout << fmt::format("device           {} x {}\n", f.device_count, f.device_id);
-  std::cout << fmt::format("duration         {}\n", f.hours ? num(*f.hours) + " h" : "not given");
+  std::cout << fmt::format("duration         {}\n", f.hours ? format_number(*f.hours) + " h" : "not given");
   std::cout << fmt::format("region           {} ({})\n", r.key, r.description);
   if (f.average_power_w) {
-    std::cout << fmt::format("average power    {} W per device (power model)\n", num(*f.average_power_w));
+    std::cout << fmt::format("average power    {} W per device (power model)\n", format_number(*f.average_power_w));
   }
-  std::cout << fmt::format("energy           {} kWh IT (devices), {} kWh facility (PUE {})\n", num(f.it_energy_kwh),
-                           num(f.facility_energy_kwh), f.pue);
+  std::cout << fmt::format("energy           {} kWh IT (devices), {} kWh facility (PUE {})\n", format_number(f.it_energy_kwh),
+                           format_number(f.facility_energy_kwh), f.pue);
   std::cout << fmt::format("grid intensity   {} gCO2e/kWh\n", f.carbon_intensity_g_per_kwh);
   if (f.embodied_kgco2e) {
     std::cout << fmt::format("CO2e             {} kg operational + {} kg embodied = {} kg total\n",
-                             num(f.operational_kgco2e), num(*f.embodied_kgco2e), num(f.total_kgco2e));
+                             format_number(f.operational_kgco2e), format_number(*f.embodied_kgco2e), format_number(f.total_kgco2e));
   } else {
     std::cout << fmt::format("CO2e             {} kg operational (embodied not counted, see assumptions)\n",
-                             num(f.operational_kgco2e));
+                             format_number(f.operational_kgco2e));
   }
   std::cout << fmt::format("water on-site    {}\n",
-                           f.water_onsite_l ? fmt::format("{} L (WUE {} L/kWh x IT energy)", num(*f.water_onsite_l),
+                           f.water_onsite_l ? fmt::format("{} L (WUE {} L/kWh x IT energy)", format_number(*f.water_onsite_l),
                                                           *f.wue_l_per_kwh)
                                             : std::string("not estimated (no WUE known; --wue)"));
   std::cout << fmt::format("water off-site   {} L ({} L/kWh x facility energy, power generation)\n",
-                           num(f.water_offsite_l), f.offsite_water_l_per_kwh);
+                           format_number(f.water_offsite_l), f.offsite_water_l_per_kwh);
   std::cout << fmt::format("cost             {}\n",
                            f.cost_usd ? fmt::format("{:.2f} USD ({})", *f.cost_usd, f.cost_basis)
                                       : std::string("not computed (see assumptions)"));

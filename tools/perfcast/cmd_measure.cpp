@@ -22,13 +22,6 @@ struct MeasureArgs {
   bool json = false;
 };
 
-std::string num(double v) {
-  const double a = std::fabs(v);
-  if (a >= 1000) return fmt::format("{:.0f}", v);
-  if (a >= 10) return fmt::format("{:.2f}", v);
-  if (a >= 0.01 || a == 0) return fmt::format("{:.3f}", v);
-  return fmt::format("{:.3g}", v);
-}
 
 std::string joined(const std::vector<std::string>& argv) {
   std::string s;
@@ -42,38 +35,38 @@ void print_text(const MeasureArgs& args, const measure::RunResult& run, const me
   std::cout << fmt::format("command          {}\n", joined(args.command));
   std::cout << fmt::format("exit code        {}{}\n", run.exit_code,
                            run.signaled ? fmt::format(" (signal {})", run.signal) : "");
-  std::cout << fmt::format("duration         {} s\n", num(run.wall_s));
+  std::cout << fmt::format("duration         {} s\n", format_number(run.wall_s));
   if (!gpu.available) {
     std::cout << fmt::format("GPU              no NVIDIA GPU visible: {}\n", gpu.reason);
   }
   for (const auto& g : gpu.gpus) {
     std::cout << fmt::format("GPU {}            {}: {} J ({}), {} W average, peak memory used {}{}\n", g.index, g.name,
-                             num(g.energy_j), g.method, num(g.avg_power_w), format_bytes(g.peak_memory_bytes),
+                             format_number(g.energy_j), g.method, format_number(g.avg_power_w), format_bytes(g.peak_memory_bytes),
                              g.avg_gpu_utilization_pct ? fmt::format(", {:.0f}% utilisation", *g.avg_gpu_utilization_pct)
                                                        : "");
     if (!g.note.empty()) std::cout << "                 note: " << g.note << "\n";
   }
   if (cpu.estimated) {
-    std::cout << fmt::format("CPU              {} J ESTIMATED ({}): {} W TDP x {:.1f}% utilisation\n", num(cpu.energy_j),
+    std::cout << fmt::format("CPU              {} J ESTIMATED ({}): {} W TDP x {:.1f}% utilisation\n", format_number(cpu.energy_j),
                              cpu.method, cpu.tdp_w, 100 * cpu.utilisation.value_or(0));
   } else {
-    std::cout << fmt::format("CPU              {} J measured (RAPL {}), {} W average\n", num(cpu.energy_j),
-                             joined(cpu.domains), num(cpu.avg_power_w));
+    std::cout << fmt::format("CPU              {} J measured (RAPL {}), {} W average\n", format_number(cpu.energy_j),
+                             joined(cpu.domains), format_number(cpu.avg_power_w));
   }
   std::cout << "                 note: " << cpu.note << "\n";
-  std::cout << fmt::format("energy           {} kWh IT, {} kWh facility (PUE {})\n", num(total_kwh),
-                           num(f.facility_energy_kwh), f.pue);
+  std::cout << fmt::format("energy           {} kWh IT, {} kWh facility (PUE {})\n", format_number(total_kwh),
+                           format_number(f.facility_energy_kwh), f.pue);
   std::cout << fmt::format("region           {} ({}), {} gCO2e/kWh\n", f.region.key, f.region.description,
                            f.carbon_intensity_g_per_kwh);
   if (f.embodied_kgco2e) {
     std::cout << fmt::format("CO2e             {} kg operational + {} kg embodied ({} x {}) = {} kg total\n",
-                             num(f.operational_kgco2e), num(*f.embodied_kgco2e), f.device_count, f.device_id,
-                             num(f.total_kgco2e));
+                             format_number(f.operational_kgco2e), format_number(*f.embodied_kgco2e), f.device_count, f.device_id,
+                             format_number(f.total_kgco2e));
   } else {
-    std::cout << fmt::format("CO2e             {} kg operational\n", num(f.operational_kgco2e));
+    std::cout << fmt::format("CO2e             {} kg operational\n", format_number(f.operational_kgco2e));
   }
-  std::cout << fmt::format("water            {} L off-site{}\n", num(f.water_offsite_l),
-                           f.water_onsite_l ? fmt::format(", {} L on-site", num(*f.water_onsite_l)) : "");
+  std::cout << fmt::format("water            {} L off-site{}\n", format_number(f.water_offsite_l),
+                           f.water_onsite_l ? fmt::format(", {} L on-site", format_number(*f.water_onsite_l)) : "");
   std::cout << fmt::format("cost             {}\n",
                            f.cost_usd ? fmt::format("{:.4f} USD ({})", *f.cost_usd, f.cost_basis)
                                       : std::string("not computed (see assumptions)"));
@@ -144,8 +137,8 @@ void register_measure(CLI::App& app) {
                          "IT energy = the measured GPUs + the CPU package; host memory, storage and network are not "
                          "counted");
     f.assumptions.push_back(
-        fmt::format("energy measured by perfcast measure: {} J GPU + {} J CPU{}", num(gpu.total_energy_j()),
-                    num(cpu.energy_j), cpu.estimated ? " (CPU ESTIMATED from TDP x utilisation)" : ""));
+        fmt::format("energy measured by perfcast measure: {} J GPU + {} J CPU{}", format_number(gpu.total_energy_j()),
+                    format_number(cpu.energy_j), cpu.estimated ? " (CPU ESTIMATED from TDP x utilisation)" : ""));
     if (!gpu_priced) {
       f.assumptions.push_back(fmt::format(
           "embodied carbon and cost are for the CPU device {}{}", cpu_device.id,

@@ -20,5 +20,7 @@ void register_evaluate(CLI::App& app);
 // Human-readable quantities: 4.09 G, 97.5 MiB.
 std::string format_count(double value);
 std::string format_bytes(double bytes);
+// 3 decimals for small figures, fewer for large ones: 0.986, 23.60, 1421.
+std::string format_number(double value);
 
 }  // namespace perfcast::cli

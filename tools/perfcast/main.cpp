@@ -29,6 +29,14 @@ std::string format_bytes(double bytes) {
   return u == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, units[u]);
 }
 
+std::string format_number(double value) {
+  const double a = std::fabs(value);
+  if (a >= 1000) return fmt::format("{:.0f}", value);
+  if (a >= 10) return fmt::format("{:.2f}", value);
+  if (a >= 0.01 || a == 0) return fmt::format("{:.3f}", value);
+  return fmt::format("{:.3g}", value);
+}
+
 }  // namespace perfcast::cli
 
 int main(int argc, char** argv) {
