@@ -8,7 +8,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev libtomlplusplus-dev
-  libsqlite3-dev libeigen3-dev libxgboost-dev sqlite3
+  libsqlite3-dev libeigen3-dev libxgboost-dev libtorch-dev sqlite3
+  slurm-wlm munge
   python3 python3-numpy python3-onnx python3-torch python3-torchvision
 )
 
