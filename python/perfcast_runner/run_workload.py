@@ -104,8 +104,15 @@ def run_workload(job):
     size = int(job.get("image_size", 224))
     warmup = int(job.get("warmup", 2))
     iterations = int(job.get("iterations", 5))
-    if not hasattr(tvm, name):
-        raise ValueError("unknown torchvision model '%s'" % name)
+    known = tvm.list_models(module=tvm) if hasattr(tvm, "list_models") else \
+        [n for n in dir(tvm) if n[:1].islower() and callable(getattr(tvm, n))]
+    if name not in known:
+        import difflib
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+        raise ValueError("unknown torchvision model '%s'%s; torchvision %s has %d classification models, "
+                         "e.g. resnet18, mobilenet_v2, vit_b_16" % (
+                             name, " (did you mean %s?)" % ", ".join(close) if close else "",
+                             __import__("torchvision").__version__, len(known)))
     model = getattr(tvm, name)(weights=None)
     result = {"model": name, "batch": batch, "mode": mode, "device": device,
               "framework": "pytorch", "framework_version": torch.__version__,

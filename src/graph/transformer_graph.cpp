@@ -389,10 +389,16 @@ class Builder {
   // Output projection to the vocabulary; tied weights reuse the embedding table through Gemm(transB).
   void lm_head(TensorId x, TensorId embed_table, int64_t width) {
     const int64_t V = c_.vocab_size;
+    int64_t tokens = s_;
+    if (w_.lm_head_last_token_only && s_ > 1) {  // serving prefill: only the last position is sampled
+      x = op("Gather", "lm_head.last_token", {x, constant("lm_head.last_index", {1}, {s_ - 1})}, {b_, 1, width},
+             DType::kUnknown, {{"axis", integer(1)}});
+      tokens = 1;
+    }
     TensorId logits;
     if (c_.tied_embeddings) {
-      const TensorId x2 = reshape("lm_head.tokens", x, {b_ * s_, width});
-      logits = op("Gemm", "lm_head", {x2, embed_table}, {b_ * s_, V}, DType::kUnknown, {{"transB", integer(1)}});
+      const TensorId x2 = reshape("lm_head.tokens", x, {b_ * tokens, width});
+      logits = op("Gemm", "lm_head", {x2, embed_table}, {b_ * tokens, V}, DType::kUnknown, {{"transB", integer(1)}});
     } else {
       logits = linear("lm_head", x, width, V, c_.family == TransformerFamily::kGptJ);
     }

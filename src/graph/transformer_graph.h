@@ -29,6 +29,7 @@ struct TransformerWorkload {
   DType activation_dtype = DType::kUnknown;  // kUnknown: the weight dtype
   DType kv_dtype = DType::kUnknown;          // kUnknown: the activation dtype
   bool include_lm_head = true;               // decoders: the output projection to the vocabulary
+  bool lm_head_last_token_only = false;      // serving prefill: logits of the last position only
 };
 
 struct TransformerParams {

@@ -37,42 +37,15 @@ std::vector<std::string> split_tokens(const std::string& text, char sep) {
   return out;
 }
 
-// benchmark-infer-<prec>-<layout>-pt<ver>-<cuda|cpu>-<device>[-dynamo].csv
 bool parse_file_name(const std::string& name, const hardware::DeviceCatalog& catalog, FileInfo& info,
                      std::string& why) {
-  const std::string prefix = "benchmark-infer-";
-  if (name.rfind(prefix, 0) != 0 || name.size() < 4 || name.substr(name.size() - 4) != ".csv") {
-    why = "not an inference benchmark file";
-    return false;
-  }
-  auto tokens = split_tokens(name.substr(prefix.size(), name.size() - prefix.size() - 4), '-');
-  if (!tokens.empty() && tokens.back() == "dynamo") {
-    info.compiled = true;
-    tokens.pop_back();
-  }
-  if (tokens.size() != 5) {
-    why = "unexpected file name";
-    return false;
-  }
-  const std::string& prec = tokens[0];
-  if (prec == "amp") {
-    info.precision = hardware::Precision::kFp16;
-  } else if (prec == "amp_bf16" || prec == "bf16") {
-    info.precision = hardware::Precision::kBf16;
-  } else {
-    why = "precision " + prec + " (GPU mixed-precision files only)";
-    return false;
-  }
-  info.channels_last = tokens[1] == "nhwc";
-  if (tokens[2].rfind("pt", 0) == 0 && tokens[2].size() >= 4) {
-    const std::string digits = tokens[2].substr(2);
-    info.torch_version = (digits[0] - '0') + (digits[1] - '0') / 10.0;
-  }
-  if (tokens[3] == "cpu") {
-    why = "CPU file";
-    return false;
-  }
-  const std::string& device = tokens[4];
+  WorkloadRow settings;
+  std::string device;
+  if (!timm_file_settings(name, settings, &device, why)) return false;
+  info.precision = settings.precision;
+  info.channels_last = settings.channels_last;
+  info.compiled = settings.compiled;
+  info.torch_version = settings.torch_version;
   const hardware::Device* d = catalog.find(device);
   if (!d) d = catalog.find("rtx" + device);
   if (!d) {
@@ -88,6 +61,46 @@ bool parse_file_name(const std::string& name, const hardware::DeviceCatalog& cat
 }
 
 }  // namespace
+
+// benchmark-infer-<prec>-<layout>-pt<ver>-<cuda|cpu>-<device>[-dynamo].csv
+bool timm_file_settings(const std::string& name, WorkloadRow& row, std::string* device_token, std::string& why) {
+  const std::string prefix = "benchmark-infer-";
+  if (name.rfind(prefix, 0) != 0 || name.size() < 4 || name.substr(name.size() - 4) != ".csv") {
+    why = "not an inference benchmark file";
+    return false;
+  }
+  auto tokens = split_tokens(name.substr(prefix.size(), name.size() - prefix.size() - 4), '-');
+  row.compiled = false;
+  if (!tokens.empty() && tokens.back() == "dynamo") {
+    row.compiled = true;
+    tokens.pop_back();
+  }
+  if (tokens.size() != 5) {
+    why = "unexpected file name";
+    return false;
+  }
+  const std::string& prec = tokens[0];
+  if (prec == "amp") {
+    row.precision = hardware::Precision::kFp16;
+  } else if (prec == "amp_bf16" || prec == "bf16") {
+    row.precision = hardware::Precision::kBf16;
+  } else {
+    why = "precision " + prec + " (GPU mixed-precision files only)";
+    return false;
+  }
+  row.channels_last = tokens[1] == "nhwc";
+  row.torch_version = 0;
+  if (tokens[2].rfind("pt", 0) == 0 && tokens[2].size() >= 4) {
+    const std::string digits = tokens[2].substr(2);
+    row.torch_version = (digits[0] - '0') + (digits[1] - '0') / 10.0;
+  }
+  if (tokens[3] == "cpu") {
+    why = "CPU file";
+    return false;
+  }
+  if (device_token) *device_token = tokens[4];
+  return true;
+}
 
 std::string default_timm_dir() {
   const char* env = std::getenv("PERFCAST_TIMM_DIR");
@@ -169,6 +182,20 @@ SplitKind parse_split(const std::string& text) {
   if (text == "device") return SplitKind::kDevice;
   if (text == "random") return SplitKind::kRandom;
   throw Error("unknown split '" + text + "'; expected family, device or random");
+}
+
+Split make_device_holdout(const TimmDataset& data, const std::string& device_id) {
+  Split split;
+  for (size_t i = 0; i < data.rows.size(); ++i) (data.rows[i].device_id == device_id ? split.test : split.train).push_back(i);
+  if (split.test.empty()) throw Error(fmt::format("the timm data has no rows of device '{}'", device_id));
+  if (split.train.empty()) throw Error(fmt::format("holding out '{}' leaves no training rows", device_id));
+  return split;
+}
+
+std::vector<std::string> dataset_devices(const TimmDataset& data) {
+  std::set<std::string> ids;
+  for (const auto& r : data.rows) ids.insert(r.device_id);
+  return {ids.begin(), ids.end()};
 }
 
 Split make_split(const TimmDataset& data, SplitKind kind, uint64_t seed, double test_fraction) {

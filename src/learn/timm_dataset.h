@@ -3,8 +3,8 @@
 // rows for the learned predictors, and the train/test splits used to evaluate them.
 //
 // Files used: the GPU inference files whose device is in perfcast's catalog (rtx3090 -> rtx-3090,
-// rtx4090 / 4090 -> rtx-4090). The RTX 5090 and RTX PRO 6000 files are skipped (no catalog entry),
-// as are the CPU files. File-name tokens give the precision (amp -> fp16, amp_bf16/bf16 -> bf16),
+// rtx4090 / 4090 -> rtx-4090, 5090 -> rtx-5090, pro6000maxq -> rtx-pro-6000-blackwell-max-q, through
+// the catalog's aliases). CPU files are skipped. File-name tokens give the precision (amp -> fp16, amp_bf16/bf16 -> bf16),
 // the layout (nhwc = channels_last), the PyTorch version (pt240 -> 2.4) and torch.compile (-dynamo).
 // Rows with an empty step time, GMACs, activation count or parameter count are skipped (counted).
 #include <cstdint>
@@ -56,5 +56,16 @@ struct Split {
 // random: each row held out with probability test_fraction (reference only: the same model
 //         appears in both sides through its other files).
 Split make_split(const TimmDataset& data, SplitKind kind, uint64_t seed, double test_fraction = 0.2);
+
+// Leave-one-device-out: train = every row of the other devices, test = the rows of `device_id`.
+// Throws perfcast::Error when either side is empty.
+Split make_device_holdout(const TimmDataset& data, const std::string& device_id);
+// Catalog ids of the devices with rows, sorted.
+std::vector<std::string> dataset_devices(const TimmDataset& data);
+
+// Settings a timm benchmark file name fixes (precision, layout, PyTorch version, torch.compile),
+// written into `row`; the device token in *device_token. False (and `why`) when the name is not a
+// GPU mixed-precision inference file name "benchmark-infer-<prec>-<layout>-pt<ver>-<cuda>-<device>[-dynamo].csv".
+bool timm_file_settings(const std::string& file_name, WorkloadRow& row, std::string* device_token, std::string& why);
 
 }  // namespace perfcast::learn

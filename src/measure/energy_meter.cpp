@@ -129,17 +129,35 @@ GpuMeasurement GpuEnergyMeter::stop() {
     if (tr.energy_start_mj) end_mj = nvml_->total_energy_mj(static_cast<unsigned>(i));
     if (tr.energy_start_mj && end_mj && *end_mj >= *tr.energy_start_mj) {
       g.method = "nvml_total_energy";
+      g.covered_s = duration;
       g.energy_j = static_cast<double>(*end_mj - *tr.energy_start_mj) / 1000.0;
       g.avg_power_w = duration > 0 ? g.energy_j / duration : 0;
     } else if (tr.power.size() >= 2) {
       g.method = "nvml_power_sampling";
       g.energy_j = integrate_trapezoid(tr.power);
-      g.avg_power_w = duration > 0 ? g.energy_j / duration : tr.power.back().second;
-      notes.push_back(fmt::format(
-          "no total energy counter ({}); energy integrated from {} power samples every {} ms",
-          info.energy_counter_error.empty() ? "counter read failed" : info.energy_counter_error, tr.power.size(),
-          interval_.count()));
+      // stop() samples at `duration`: a last power sample before it means NVML stopped answering.
+      const double covered = tr.power.back().first - tr.power.front().first;
+      g.covered_s = covered;
+      g.complete = tr.power.back().first >= duration;
+      g.avg_power_w = covered > 0 ? g.energy_j / covered : tr.power.back().second;
+      if (tr.energy_start_mj) {
+        notes.push_back(fmt::format("the total energy counter could not be read at the end; energy integrated from {} "
+                                    "power samples every {} ms",
+                                    tr.power.size(), interval_.count()));
+      } else {
+        notes.push_back(fmt::format(
+            "no total energy counter ({}); energy integrated from {} power samples every {} ms",
+            info.energy_counter_error.empty() ? "counter read failed" : info.energy_counter_error, tr.power.size(),
+            interval_.count()));
+      }
+      if (!g.complete) {
+        notes.push_back(fmt::format("NVML stopped answering {:.2f} s into the {:.2f} s run (GPU lost or driver "
+                                    "failure): energy covers only those {:.2f} s (a lower bound), average power is "
+                                    "over them",
+                                    tr.power.back().first, duration, covered));
+      }
     } else {
+      g.complete = !tr.energy_start_mj;  // a counter that answered at start and not at the end failed mid-run
       g.method = "unavailable";
       notes.push_back(fmt::format("neither the energy counter ({}) nor power ({}) could be read",
                                   info.energy_counter_error.empty() ? "read failed" : info.energy_counter_error,
@@ -324,6 +342,8 @@ nlohmann::json to_json(const GpuMeasurement& m) {
                     {"max_sm_clock_mhz", opt(g.max_sm_clock_mhz)},
                     {"max_memory_clock_mhz", opt(g.max_memory_clock_mhz)},
                     {"mig_enabled", g.mig_enabled},
+                    {"complete", g.complete},
+                    {"covered_s", g.covered_s},
                     {"note", g.note}});
   }
   return {{"available", m.available},

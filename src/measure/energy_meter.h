@@ -36,6 +36,10 @@ struct GpuEnergy {
   std::optional<double> max_memory_clock_mhz;
   bool mig_enabled = false;
   std::string note;             // MIG: "whole GPU, shared by all MIG instances"; why unavailable
+  // False when NVML stopped answering during the run (GPU lost, driver failure): energy_j then
+  // covers only the first covered_s seconds (a lower bound) and avg_power_w is over that span.
+  bool complete = true;
+  double covered_s = 0;
 };
 
 struct GpuMeasurement {

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <string>
 
 #include "common/error.h"
 
@@ -16,10 +17,14 @@ namespace perfcast::measure {
 namespace {
 
 volatile sig_atomic_t g_child_pid = 0;
+volatile sig_atomic_t g_forwarded = 0;
 
 void forward_signal(int sig) {
   const pid_t pid = g_child_pid;
-  if (pid > 0) kill(pid, sig);
+  if (pid > 0) {
+    kill(pid, sig);
+    g_forwarded = sig;
+  }
 }
 
 // Installs the forwarding handlers for the lifetime of one run and restores the old ones.
@@ -46,7 +51,7 @@ class SignalForwarding {
 
 }  // namespace
 
-RunResult run_command(const std::vector<std::string>& argv) {
+RunResult run_command(const std::vector<std::string>& argv, const RunOptions& options) {
   if (argv.empty() || argv[0].empty()) throw Error("no command to run: give one after '--'");
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -57,6 +62,7 @@ RunResult run_command(const std::vector<std::string>& argv) {
   if (pipe2(pipe_fd, O_CLOEXEC) != 0) throw Error(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
 
   SignalForwarding forwarding;
+  g_forwarded = 0;
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = fork();
   if (pid < 0) {
@@ -70,6 +76,7 @@ RunResult run_command(const std::vector<std::string>& argv) {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     close(pipe_fd[0]);
+    if (options.stdout_fd >= 0 && options.stdout_fd != STDOUT_FILENO) dup2(options.stdout_fd, STDOUT_FILENO);
     execvp(args[0], args.data());
     const int err = errno;
     ssize_t ignored = write(pipe_fd[1], &err, sizeof(err));
@@ -99,6 +106,7 @@ RunResult run_command(const std::vector<std::string>& argv) {
   }
 
   RunResult r;
+  r.forwarded_signal = g_forwarded;
   r.wall_s = std::chrono::duration<double>(end - start).count();
   if (WIFEXITED(status)) {
     r.exit_code = WEXITSTATUS(status);
@@ -108,6 +116,26 @@ RunResult run_command(const std::vector<std::string>& argv) {
     r.exit_code = 128 + r.signal;
   }
   return r;
+}
+
+CapturedRun run_capture(const std::vector<std::string>& argv) {
+  char path[] = "/tmp/perfcast-capture-XXXXXX";
+  const int fd = mkstemp(path);
+  if (fd < 0) throw Error(fmt::format("cannot create a temporary file: {}", std::strerror(errno)));
+  unlink(path);
+  CapturedRun out;
+  try {
+    out.result = run_command(argv, RunOptions{fd});
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  lseek(fd, 0, SEEK_SET);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.output.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
 }
 
 }  // namespace perfcast::measure

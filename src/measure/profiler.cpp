@@ -1,6 +1,7 @@
 #include "measure/profiler.h"
 
 #include <fmt/format.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -72,8 +73,22 @@ namespace {
 std::string who() {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
-  const char* user = std::getenv("USER");
-  return fmt::format("{}@{}", user && *user ? user : "unknown", host);
+  std::string user;
+  if (const char* env = std::getenv("USER"); env && *env) user = env;
+  if (user.empty()) {
+    if (const passwd* pw = getpwuid(geteuid())) user = pw->pw_name;  // batch jobs may run without $USER
+  }
+  return fmt::format("{}@{}", user.empty() ? "unknown" : user, host);
+}
+
+// "Slurm job 12_1 (array task of campaign shard 1)" inside a Slurm job, else "".
+std::string slurm_job() {
+  const char* job = std::getenv("SLURM_JOB_ID");
+  if (!job || !*job) return "";
+  const char* array_job = std::getenv("SLURM_ARRAY_JOB_ID");
+  const char* task = std::getenv("SLURM_ARRAY_TASK_ID");
+  if (array_job && *array_job && task && *task) return fmt::format("Slurm job {}_{}", array_job, task);
+  return fmt::format("Slurm job {}", job);
 }
 
 std::optional<double> opt_number(const nlohmann::json& j, const char* key) {
@@ -138,6 +153,12 @@ ProfileOutcome profile_job(dataset::Store& store, const ProfileJob& job, const P
   const CpuEnergy cpu = cpu_meter.stop();
   const GpuMeasurement gpu = gpu_meter.stop();
   out.wall_s = run.wall_s;
+  if (run.forwarded_signal) {
+    // Ctrl-C or scancel, not a failure of the workload: store nothing for this job and stop the sweep.
+    throw Error(fmt::format("interrupted by signal {} while profiling {} batch {}: that job was not stored; every "
+                            "finished job is, and running the same command again resumes",
+                            run.forwarded_signal, job.model, job.batch));
+  }
 
   nlohmann::json result;
   {
@@ -183,6 +204,10 @@ ProfileOutcome profile_job(dataset::Store& store, const ProfileJob& job, const P
     power = cpu.avg_power_w > 0 ? cpu.avg_power_w : (run.wall_s > 0 ? cpu.energy_j / run.wall_s : 0);
     out.energy_method = cpu.method + (cpu.estimated ? " (ESTIMATED)" : "");
   }
+  if (job.device == "cuda" && gpu.available && !gpu.gpus.empty() && !gpu.gpus[0].complete) {
+    notes.push_back(gpu.gpus[0].note);
+  }
+  if (const std::string slurm = slurm_job(); !slurm.empty()) notes.push_back(slurm);
   if (power > 0) {
     m.avg_power_w = power;
     if (m.latency_ms) m.energy_j = power * *m.latency_ms / 1000.0;

@@ -130,6 +130,16 @@ std::vector<KernelWork> kernel_work(const Graph& graph, const graph::GraphSummar
     const auto& last_cost = summary.node_costs[static_cast<size_t>(chain.back())];
     add_bytes(w, static_cast<double>(first_cost.bytes_read), split_bytes(graph, first.inputs));
     add_bytes(w, static_cast<double>(last_cost.bytes_written), split_bytes(graph, last.outputs));
+    if (w.op_class == OpClass::kGemm && !first.outputs.empty() && first.outputs[0] != graph::kNoTensor) {
+      const graph::Tensor& y = graph.tensor(first.outputs[0]);
+      if (y.shape_known && y.shape.size() >= 2) {
+        double batch = 1;
+        for (size_t i = 0; i + 2 < y.shape.size(); ++i) batch *= static_cast<double>(y.shape[i]);
+        w.gemm_batch = batch;
+        w.gemm_rows = static_cast<double>(y.shape[y.shape.size() - 2]);
+        w.gemm_cols = static_cast<double>(y.shape.back());
+      }
+    }
     out.push_back(w);
   }
   return out;

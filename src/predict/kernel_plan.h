@@ -35,6 +35,9 @@ struct KernelWork {
   double float_bytes = 0;   // floating-point tensors, counted at 4 bytes per element (fp32 export)
   double other_bytes = 0;   // integer / bool tensors, which keep their size
   int nodes = 0;            // ONNX nodes this kernel runs
+  // gemm: the output is gemm_batch matrices of gemm_rows x gemm_cols (0: not a gemm, or unknown);
+  // the roofline counts the thread-block tiles they make (wave quantisation, roofline.h).
+  double gemm_batch = 0, gemm_rows = 0, gemm_cols = 0;
 
   double bytes_at(double precision_bytes) const { return float_bytes * precision_bytes / 4.0 + other_bytes; }
 };

@@ -14,6 +14,31 @@ int64_t summary_batch(const graph::GraphSummary& summary) {
   return std::max<int64_t>(1, summary.inputs.front().shape.front());
 }
 
+// Parameters and buffers as counted by summarize() (each distinct tensor once, at the operator that
+// reads it): floating-point elements, which are re-sized to the precision, and the bytes of
+// integer (quantised: int8 1 B, int4 0.5 B) tensors, which keep their stored size.
+struct ParamSplit {
+  double float_elements = 0;
+  double other_bytes = 0;
+};
+ParamSplit split_params(const graph::Graph& graph) {
+  ParamSplit s;
+  std::vector<bool> seen(graph.tensors.size(), false);
+  for (const graph::Node& node : graph.nodes) {
+    if (node.op_type == "Identity") continue;
+    for (graph::TensorId id : node.inputs) {
+      if (id == graph::kNoTensor || seen[static_cast<size_t>(id)]) continue;
+      const graph::Tensor& t = graph.tensor(id);
+      if (t.kind != graph::TensorKind::kParameter && t.kind != graph::TensorKind::kBuffer) continue;
+      seen[static_cast<size_t>(id)] = true;
+      if (t.size_bytes() < 0) continue;
+      if (graph::is_floating(t.dtype)) s.float_elements += static_cast<double>(t.element_count());
+      else s.other_bytes += static_cast<double>(t.size_bytes());
+    }
+  }
+  return s;
+}
+
 }  // namespace
 
 MemoryEstimate estimate_peak_memory(const graph::Graph& graph, const graph::GraphSummary& summary,
@@ -26,12 +51,14 @@ MemoryEstimate estimate_peak_memory(const graph::Graph& graph, const graph::Grap
   const double master = std::max(4.0, element);
 
   MemoryEstimate m;
-  const double param_bytes = static_cast<double>(summary.param_bytes);
+  // Floating-point weights at the precision (whatever the file stores them in); quantised integer
+  // weights at their own size.
+  const ParamSplit params_split = split_params(graph);
   if (mode == Mode::kInference) {
-    m.weights_bytes = param_bytes * scale;
+    m.weights_bytes = params_split.float_elements * element + params_split.other_bytes;
     m.activation_bytes = static_cast<double>(summary.peak_activation_bytes) * scale * batch_ratio;
   } else {
-    m.weights_bytes = param_bytes * master / 4.0 + (element < 4.0 ? param_bytes * scale : 0.0);
+    m.weights_bytes = params_split.float_elements * (master + (element < 4.0 ? element : 0.0)) + params_split.other_bytes;
     m.activation_bytes = static_cast<double>(summary.activation_bytes) * scale * batch_ratio;
     const double params = static_cast<double>(summary.params);
     m.gradient_bytes = params * master;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <mutex>
 #include <toml++/toml.h>
 
@@ -50,8 +51,8 @@ struct Compute {
 
 Compute compute_roof(const Device& device, Precision precision, OpClass op_class, const RooflineCalibration& c) {
   Compute out;
-  out.a = c.params(op_class).a;
-  out.b = c.params(op_class).b;
+  out.a = c.params(op_class, device.architecture).a;
+  out.b = c.params(op_class, device.architecture).b;
   if (hardware::precision_bytes(precision) < 4) out.b = std::min(1.0, out.b * c.low_precision_memory_multiplier);
   if (is_matrix_class(op_class)) {
     out.peak = device.peak_flops(precision);
@@ -75,6 +76,8 @@ struct Roof {
   double kernel_s = 0;
   bool compute_bound = false;
   double busy_s = 0;  // time the device would need at 100% of the bound resource's peak
+  double compute_busy_s = 0;  // FLOPs / nominal peak (whatever bounds the kernel), <= kernel_s
+  double memory_busy_s = 0;   // bytes / bandwidth, <= kernel_s
 };
 
 Roof roof(const ClassParams& p, const Compute& compute, double flops, double bytes, double bandwidth) {
@@ -83,13 +86,37 @@ Roof roof(const ClassParams& p, const Compute& compute, double flops, double byt
   Roof r;
   r.compute_bound = t_compute > t_memory;
   r.kernel_s = std::max(t_compute, t_memory) + p.t0_s;
-  r.busy_s = std::min(r.compute_bound ? flops / compute.peak : bytes / bandwidth, r.kernel_s);
+  r.compute_busy_s = std::min(flops / compute.peak, r.kernel_s);
+  r.memory_busy_s = std::min(bytes / bandwidth, r.kernel_s);
+  r.busy_s = r.compute_bound ? r.compute_busy_s : r.memory_busy_s;
+  return r;
+}
+
+// gemm wave quantisation: whole waves of output tiles over the SMs, >= 1 (1 when off or unknown).
+double wave_factor(const KernelWork& work, const Device& device, const RooflineCalibration& c) {
+  const double tile = c.gemm_wave_tile;
+  if (work.op_class != OpClass::kGemm || !(tile > 0) || device.sm_count <= 0 || !(work.gemm_rows > 0) ||
+      !(work.gemm_cols > 0) || !(work.gemm_batch > 0))
+    return 1.0;
+  const double tiles = work.gemm_batch * std::ceil(work.gemm_rows / tile) * std::ceil(work.gemm_cols / tile);
+  const double waves = tiles / static_cast<double>(device.sm_count);
+  return std::ceil(waves) / waves;
+}
+
+// A kernel whose time is scaled by a fitted multiplier (training backward / optimizer): the work,
+// hence the busy times, stays the same, capped by the new kernel time.
+Roof scaled(Roof r, double multiplier) {
+  r.kernel_s *= multiplier;
+  r.compute_busy_s = std::min(r.compute_busy_s, r.kernel_s);
+  r.memory_busy_s = std::min(r.memory_busy_s, r.kernel_s);
+  r.busy_s = std::min(r.busy_s, r.kernel_s);
   return r;
 }
 
 // Running sums of a prediction.
 struct Totals {
   double time_s = 0, kernel_s = 0, compute_bound_s = 0, busy_s = 0, flops = 0, bytes = 0, overhead_s = 0;
+  double compute_busy_s = 0, memory_busy_s = 0;
   int64_t launches = 0;
   std::map<std::string, double> by_class;
 
@@ -101,16 +128,20 @@ struct Totals {
     by_class[std::string(op_class_name(op_class))] += r.kernel_s + overhead;
     if (r.compute_bound) compute_bound_s += r.kernel_s;
     busy_s += r.busy_s;
+    compute_busy_s += r.compute_busy_s;
+    memory_busy_s += r.memory_busy_s;
     flops += flops_;
     bytes += bytes_;
   }
 
-  void finish(LatencyPrediction& out, const RooflineCalibration& c) const {
-    out.latency_ms = scaled_interval(time_s * 1e3, c.interval_low_factor, c.interval_high_factor);
+  void finish(LatencyPrediction& out, double low_factor, double high_factor) const {
+    out.latency_ms = scaled_interval(time_s * 1e3, low_factor, high_factor);
     out.compute_bound_fraction = kernel_s > 0 ? compute_bound_s / kernel_s : 0;
     out.flops_per_s_achieved = time_s > 0 ? flops / time_s : 0;
     out.bytes_per_s_achieved = time_s > 0 ? bytes / time_s : 0;
     out.utilisation = time_s > 0 ? std::min(1.0, busy_s / time_s) : 0;
+    out.compute_utilisation = time_s > 0 ? std::min(1.0, compute_busy_s / time_s) : 0;
+    out.memory_utilisation = time_s > 0 ? std::min(1.0, memory_busy_s / time_s) : 0;
     out.launched_nodes = launches;
     out.overhead_s = overhead_s;
     out.time_by_class_s = by_class;
@@ -170,7 +201,9 @@ void time_forward(const graph::Graph& graph, const KernelPlan& plan, const std::
     r.compute_bound = nt.compute_bound;
     if (w.costed) {
       const Compute c = compute_roof(device, precision, w.op_class, calibration);
-      r.busy_s = std::min(nt.compute_bound ? nt.flops / c.peak : nt.bytes / bandwidth_of(device), nt.kernel_s);
+      r.compute_busy_s = std::min(nt.flops / c.peak, nt.kernel_s);
+      r.memory_busy_s = std::min(nt.bytes / bandwidth_of(device), nt.kernel_s);
+      r.busy_s = nt.compute_bound ? r.compute_busy_s : r.memory_busy_s;
     }
     roofs.push_back(r);
     totals.add(w.op_class, r, calibration.per_node_overhead_s, nt.flops, nt.bytes);
@@ -203,7 +236,9 @@ NodeTime time_kernel(const KernelWork& work, const Device& device, Precision pre
   nt.flops = work.flops;
   nt.bytes = work.bytes_at(hardware::precision_bytes(precision));
   const Compute compute = compute_roof(device, precision, work.op_class, calibration);
-  const Roof r = roof(calibration.params(work.op_class), compute, nt.flops, nt.bytes, bandwidth_of(device));
+  Roof r = roof(calibration.params(work.op_class, device.architecture), compute,
+                nt.flops * wave_factor(work, device, calibration), nt.bytes, bandwidth_of(device));
+  r.compute_busy_s = std::min(nt.flops / compute.peak, r.kernel_s);  // useful work only
   nt.compute_bound = r.compute_bound;
   nt.kernel_s = r.kernel_s;
   nt.time_s = r.kernel_s;
@@ -219,7 +254,7 @@ LatencyPrediction predict_inference_latency(const graph::Graph& graph, const gra
   std::vector<Roof> roofs;
   Totals totals;
   time_forward(graph, plan, work, device, precision, calibration, out, roofs, totals);
-  totals.finish(out, calibration);
+  totals.finish(out, calibration.interval_low_factor, calibration.interval_high_factor);
   add_warnings(graph, summary, plan, device, out.warnings);
   return out;
 }
@@ -231,6 +266,10 @@ TrainingPrediction predict_training_step(const graph::Graph& graph, const graph:
   const std::vector<KernelWork> work = kernel_work(graph, summary, plan);
   const double bandwidth = bandwidth_of(device);
   const double overhead = calibration.per_node_overhead_s;
+  // The training multipliers and band were fitted on mixed-precision (AMP fp16) steps only; fp32 keeps
+  // the first-principles backward (NeuSight's fp32 transformer training steps agree with it better).
+  TrainingCalibration tc = calibration.training;
+  if (!is_tensor_precision(precision)) tc = TrainingCalibration{};
   TrainingPrediction out;
   LatencyPrediction& step = out.step;
   std::vector<Roof> roofs;
@@ -241,14 +280,18 @@ TrainingPrediction predict_training_step(const graph::Graph& graph, const graph:
     const KernelWork& w = work[k];
     double backward = 0;
     if (!w.costed) {
-      totals.add(w.op_class, roofs[k], overhead, 0, 0);
-      backward = roofs[k].kernel_s + overhead;
+      totals.add(w.op_class, scaled(roofs[k], tc.backward_multiplier), overhead, 0, 0);
+      backward = tc.backward_multiplier * roofs[k].kernel_s + overhead;
     } else {
       const bool matrix = is_matrix_class(w.op_class);
       const int kernels = matrix ? 2 : 1;
       const double bytes = (matrix ? 1.0 : 2.0) * w.bytes_at(hardware::precision_bytes(precision));
       const Compute compute = compute_roof(device, precision, w.op_class, calibration);
-      const Roof r = roof(calibration.params(w.op_class), compute, w.flops, bytes, bandwidth);
+      Roof r = roof(calibration.params(w.op_class, device.architecture), compute,
+                    w.flops * wave_factor(w, device, calibration), bytes, bandwidth);
+      r.compute_busy_s = std::min(w.flops / compute.peak, r.kernel_s);
+      r.busy_s = r.compute_bound ? r.compute_busy_s : r.memory_busy_s;
+      r = scaled(r, tc.backward_multiplier);
       for (int i = 0; i < kernels; ++i) totals.add(w.op_class, r, overhead, w.flops, bytes);
       backward = kernels * (r.kernel_s + overhead);
     }
@@ -268,11 +311,14 @@ TrainingPrediction predict_training_step(const graph::Graph& graph, const graph:
     const double flops = params * flops_per_param;
     const double bytes = params * tensors_per_param * state_bytes;
     const Compute compute = compute_roof(device, precision, OpClass::kElementwise, calibration);
-    const Roof r = roof(calibration.params(OpClass::kElementwise), compute, flops, bytes, bandwidth);
+    const Roof r = scaled(roof(calibration.params(OpClass::kElementwise), compute, flops, bytes, bandwidth),
+                          tc.optimizer_multiplier);
     totals.add(OpClass::kElementwise, r, overhead, flops, bytes);
     out.optimizer_s = r.kernel_s + overhead;
   }
-  totals.finish(step, calibration);
+  const bool own_band = tc.interval_low_factor > 0 && tc.interval_high_factor > 0;
+  totals.finish(step, own_band ? tc.interval_low_factor : calibration.interval_low_factor,
+                own_band ? tc.interval_high_factor : calibration.interval_high_factor);
   add_warnings(graph, summary, plan, device, step.warnings);
   return out;
 }

@@ -13,6 +13,9 @@
 // the device file lists compute.fp32_matrix_tflops), for the other classes (depthwise conv
 // included) the vector peak (fp32, or fp64 for fp64). W = memory bandwidth; below 4 bytes per
 // element b_c is scaled by the calibration's low-precision memory multiplier (capped at 1).
+// gemm wave quantisation (calibration gemm_wave_tile = T > 0): F is multiplied by ceil(w) / w with
+// w = output tiles / SMs, tiles = batch x ceil(rows / T) x ceil(cols / T) of the output matrices (the
+// backward kernels reuse the forward's factor). Utilisation counts the useful FLOPs only.
 // Kernels run one after the other (one stream, eager framework): the latency is the sum.
 // Views (Reshape, Squeeze, ...), Shape/Size/Constant and host-side shape arithmetic take no time
 // and launch nothing. Unknown operators and nodes without shapes are timed as one launch of a
@@ -53,6 +56,10 @@ struct LatencyPrediction {
   // Time-weighted busy fraction of the device over the latency: compute-bound kernels count
   // FLOPs / peak FLOP/s, memory-bound kernels bytes / peak bandwidth, overhead counts zero (power.h).
   double utilisation = 0;
+  // Over the latency, every timed kernel counted whatever bounds it (power.h): the time its FLOPs
+  // need at the class's nominal peak, and the time its bytes need at the peak bandwidth.
+  double compute_utilisation = 0;
+  double memory_utilisation = 0;
   int64_t launched_nodes = 0;          // kernels launched
   double overhead_s = 0;               // launched kernels x per_node_overhead_s
   std::map<std::string, double> time_by_class_s;
@@ -79,6 +86,8 @@ struct TrainingPrediction {
 };
 
 // One training step (forward, backward, optimizer update), a deliberately simple model:
+// (the backward and optimizer times below are then scaled by the calibration's training
+// multipliers, fitted on timm's measured training throughput: RooflineCalibration::training)
 //  * forward: as predict_inference_latency;
 //  * backward: gemm/conv nodes run two kernels (input gradient, weight gradient), each with the
 //    forward node's FLOPs and bytes (so 2x FLOPs, 2x bytes, 2 launches); every other timed node

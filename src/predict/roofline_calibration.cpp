@@ -46,6 +46,13 @@ struct Reader {
 
 const ClassParams& RooflineCalibration::params(OpClass op_class) const { return classes[class_index(op_class)]; }
 
+const ClassParams& RooflineCalibration::params(OpClass op_class, const std::string& architecture) const {
+  if (op_class == OpClass::kGemm && !architecture.empty()) {
+    if (auto it = gemm_by_architecture.find(architecture); it != gemm_by_architecture.end()) return it->second;
+  }
+  return params(op_class);
+}
+
 double RooflineCalibration::tensor_core_multiplier(OpClass op_class) const {
   if (op_class == OpClass::kGemm) return tensor_core_multiplier_gemm;
   if (op_class == OpClass::kConv) return tensor_core_multiplier_conv;
@@ -77,17 +84,34 @@ RooflineCalibration load_roofline_calibration(const std::string& path) {
   (void)version;
   if (j.contains("fitted_on") && j["fitted_on"].is_string()) c.fitted_on = j["fitted_on"].get<std::string>();
   if (j.contains("date") && j["date"].is_string()) c.date = j["date"].get<std::string>();
-  const json& classes = r.at(j, "classes", "");
-  for (size_t i = 0; i < std::size(kTimedClasses); ++i) {
-    const std::string name(op_class_name(kTimedClasses[i]));
-    const json& p = r.at(classes, name, "classes");
-    const std::string where = "classes." + name;
-    ClassParams& out = c.classes[i];
+  auto class_params = [&](const json& p, const std::string& where) {
+    ClassParams out;
     out.a = r.number(p, "a", where, 1e-6, 1);
     out.f = r.number(p, "f", where, 0, 1e18);
     out.b = r.number(p, "b", where, 1e-6, 1);
     out.g = r.number(p, "g", where, 0, 1e18);
     out.t0_s = r.number(p, "t0_s", where, 0, 1);
+    return out;
+  };
+  const json& classes = r.at(j, "classes", "");
+  for (size_t i = 0; i < std::size(kTimedClasses); ++i) {
+    const std::string name(op_class_name(kTimedClasses[i]));
+    c.classes[i] = class_params(r.at(classes, name, "classes"), "classes." + name);
+  }
+  if (j.contains("gemm_by_architecture")) {
+    const json& by_arch = j["gemm_by_architecture"];
+    if (!by_arch.is_object()) throw Error(fmt::format("{}: 'gemm_by_architecture' must be an object", path));
+    for (const auto& [arch, p] : by_arch.items()) {
+      if (p.is_object()) c.gemm_by_architecture[arch] = class_params(p, "gemm_by_architecture." + arch);
+    }
+  }
+  if (j.contains("gemm_wave_tile")) c.gemm_wave_tile = r.number(j, "gemm_wave_tile", "", 0, 4096);
+  if (j.contains("training")) {
+    const json& t = j["training"];
+    c.training.backward_multiplier = r.number(t, "backward_multiplier", "training", 1e-3, 1e3);
+    c.training.optimizer_multiplier = r.number(t, "optimizer_multiplier", "training", 1e-3, 1e3);
+    c.training.interval_low_factor = r.number(t, "interval_low_factor", "training", 1e-6, 1);
+    c.training.interval_high_factor = r.number(t, "interval_high_factor", "training", 1, 1e6);
   }
   c.per_node_overhead_s = r.number(j, "per_node_overhead_s", "", 0, 1);
   const json& multiplier = r.at(j, "tensor_core_multiplier", "");

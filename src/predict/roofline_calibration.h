@@ -19,12 +19,26 @@ struct ClassParams {
   double t0_s = 0;  // fixed time per kernel (launch, tail), >= 0
 };
 
+// Training-step constants (scripts/calibrate_training.py, fitted on timm training throughput).
+struct TrainingCalibration {
+  double backward_multiplier = 1;   // scales the first-principles backward time
+  double optimizer_multiplier = 1;  // scales the optimizer pass
+  double interval_low_factor = 0;   // measured / predicted, 10th percentile; 0: use the inference band
+  double interval_high_factor = 0;  // 90th percentile; 0: use the inference band
+};
+
 // data/calibration/roofline.json, written by scripts/calibrate_roofline.py.
 struct RooflineCalibration {
   std::string file;         // where it was loaded from
   std::string fitted_on;
   std::string date;
   std::array<ClassParams, std::size(kTimedClasses)> classes{};  // indexed like kTimedClasses
+  // gemm parameters per device architecture ("ampere", "volta", ...); others use classes[gemm].
+  std::map<std::string, ClassParams> gemm_by_architecture;
+  TrainingCalibration training;
+  // gemm wave quantisation: output tiles of this many rows and columns are spread over the SMs; the
+  // FLOP term counts whole waves, F x ceil(tiles / SMs) / (tiles / SMs). 0: off.
+  double gemm_wave_tile = 0;
   double per_node_overhead_s = 0;        // eager-framework time per launched node, on top of t0_s
   // Scale a of gemm / conv at the tf32/fp16/bf16/fp8/int8 (tensor-core) peaks; a * multiplier <= 1.
   double tensor_core_multiplier_gemm = 1;
@@ -38,6 +52,8 @@ struct RooflineCalibration {
   double workspace_cap_bytes = 0;
 
   const ClassParams& params(OpClass op_class) const;
+  // The architecture's own parameters where fitted (gemm only), else params(op_class).
+  const ClassParams& params(OpClass op_class, const std::string& architecture) const;
   double tensor_core_multiplier(OpClass op_class) const;
   // The vendor's entry, else the largest of all (unknown vendors get the conservative figure).
   double runtime_context_for(const std::string& vendor) const;

@@ -55,7 +55,8 @@ WorkloadPrediction predict_workload(const ModelWorkload& workload, const hardwar
   p.fits_memory = memory_mb <= p.device_memory_mb;
 
   const PowerEstimate power = estimate_power(latency, device);
-  p.avg_power_w = scaled_interval(power.average_w, kAssumedPowerLowFactor, kAssumedPowerHighFactor);
+  p.avg_power_w = power.power_w;
+  p.power_interval_calibrated = power.calibrated;
   p.energy_j = power.energy_j;
   p.utilisation = power.utilisation;
   p.compute_bound_fraction = latency.compute_bound_fraction;

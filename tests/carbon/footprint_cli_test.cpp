@@ -49,11 +49,11 @@ TEST(CatalogCli, DevicesTableAndJson) {
   r = perfcast("devices --kind cpu --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto j = nlohmann::json::parse(r.output);
-  ASSERT_EQ(j["devices"].size(), 5u);
+  ASSERT_EQ(j["devices"].size(), 9u);
   for (const auto& d : j["devices"]) EXPECT_EQ(d["kind"], "cpu");
   r = perfcast("devices --kind gpu --json");
   const auto g = nlohmann::json::parse(r.output);
-  EXPECT_EQ(g["devices"].size(), 24u);
+  EXPECT_EQ(g["devices"].size(), 32u);
   bool has_mig = false;
   for (const auto& d : g["devices"]) has_mig = has_mig || !d["mig_profiles"].empty();
   EXPECT_TRUE(has_mig);

@@ -66,15 +66,18 @@ TEST(LearnedEvalMetrics, ByHand) {
 
 bool have_timm() { return std::filesystem::is_directory(default_timm_dir()); }
 
-TEST(LearnedEvalTimm, RealFamilySplitIsDisjointAndSkipsUncataloguedGpus) {
+TEST(LearnedEvalTimm, RealFamilySplitIsDisjointAndSkipsCpuFiles) {
   if (!have_timm()) GTEST_SKIP() << "no timm data at " << default_timm_dir();
   const auto catalog = hardware::DeviceCatalog::load();
   const TimmDataset data = load_timm_inference(default_timm_dir(), catalog);
-  EXPECT_GT(data.rows.size(), 10000u);
-  for (const auto& r : data.rows) EXPECT_TRUE(r.device_id == "rtx-3090" || r.device_id == "rtx-4090");
-  bool skipped_5090 = false;
-  for (const auto& s : data.files_skipped) skipped_5090 |= s.find("5090") != std::string::npos;
-  EXPECT_TRUE(skipped_5090);
+  EXPECT_GT(data.rows.size(), 20000u);
+  std::set<std::string> devices;
+  for (const auto& r : data.rows) devices.insert(r.device_id);
+  EXPECT_EQ(devices, (std::set<std::string>{"rtx-3090", "rtx-4090", "rtx-5090", "rtx-pro-6000-blackwell-max-q"}));
+  // The CPU files are fp32: skipped with the reason, never mixed into the GPU rows.
+  int skipped_cpu = 0;
+  for (const auto& s : data.files_skipped) skipped_cpu += s.find("-cpu-") != std::string::npos && s.find("fp32") != std::string::npos;
+  EXPECT_EQ(skipped_cpu, 3);
   for (uint64_t seed = 0; seed < 5; ++seed) expect_disjoint_families(data, make_split(data, SplitKind::kFamily, seed));
 }
 

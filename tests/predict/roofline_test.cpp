@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -373,25 +374,53 @@ TEST(RooflineMemory, TrainingAddsGradientsOptimizerStateAndStoredActivations) {
   EXPECT_DOUBLE_EQ(sgd.optimizer_state_bytes, params * 4);
 }
 
-TEST(RooflinePower, IdlePlusUtilisationShareOfTheDynamicRangeCappedAtTdp) {
+TEST(RooflinePower, IdlePlusFittedShareOfTheDynamicRangeCappedAtTdp) {
   LatencyPrediction p;
   p.latency_ms = {10.0, 5.0, 20.0};
-  p.utilisation = 0.5;
-  const auto d = simple_device();
-  const auto e = estimate_power(p, d);
-  EXPECT_DOUBLE_EQ(e.average_w, 50 + 250 * 0.5);
-  EXPECT_DOUBLE_EQ(e.energy_j.value, 175 * 0.010);
-  EXPECT_DOUBLE_EQ(e.energy_j.low, 175 * 0.005);
-  EXPECT_DOUBLE_EQ(e.energy_j.high, 175 * 0.020);
-  p.utilisation = 3.0;
-  EXPECT_DOUBLE_EQ(estimate_power(p, d).average_w, 300);
-  // From a real prediction: between idle and TDP.
+  p.compute_utilisation = 0.5;
+  p.memory_utilisation = 0.25;
+  const auto d = simple_device();  // idle 50 W, TDP 300 W
+  PowerCalibration c;
+  c.active = 0.1;
+  c.compute = 0.6;
+  c.memory = 0.4;
+  c.interval_low_factor = 0.9;
+  c.interval_high_factor = 1.2;
+  c.calibrated = true;
+  const auto e = estimate_power(p, d, c);
+  const double share = 0.1 + 0.6 * 0.5 + 0.4 * 0.25;
+  EXPECT_DOUBLE_EQ(e.average_w, 50 + 250 * share);
+  EXPECT_DOUBLE_EQ(e.power_w.low, e.average_w * 0.9);
+  EXPECT_DOUBLE_EQ(e.power_w.high, e.average_w * 1.2);
+  EXPECT_TRUE(e.calibrated);
+  EXPECT_DOUBLE_EQ(e.energy_j.value, e.average_w * 0.010);
+  // Energy band: power and latency log widths in quadrature, so wider than either alone.
+  EXPECT_NEAR(e.energy_j.low, e.energy_j.value * std::exp(-std::hypot(std::log(0.9), std::log(0.5))), 1e-12);
+  EXPECT_NEAR(e.energy_j.high, e.energy_j.value * std::exp(std::hypot(std::log(1.2), std::log(2.0))), 1e-12);
+  p.compute_utilisation = 3.0;
+  p.memory_utilisation = 3.0;
+  const auto capped = estimate_power(p, d, c);
+  EXPECT_DOUBLE_EQ(capped.average_w, 300);  // capped at TDP
+  EXPECT_DOUBLE_EQ(capped.power_w.high, 300);  // and so is the band
+  EXPECT_DOUBLE_EQ(capped.power_w.low, 300 * 0.9);
+  // From a real prediction and the shipped calibration: between idle and TDP.
   const Graph g = gemm_then_add();
   const auto s = graph::summarize(g);
   const auto pred = predict_inference_latency(g, s, d, Precision::kFp32, simple_calibration());
+  EXPECT_GT(pred.compute_utilisation, 0);
+  EXPECT_GT(pred.memory_utilisation, 0);
+  EXPECT_LE(pred.compute_utilisation, 1);
+  EXPECT_LE(pred.memory_utilisation, 1);
   const auto est = estimate_power(pred, d);
-  EXPECT_GT(est.average_w, d.idle_w);
-  EXPECT_LT(est.average_w, d.tdp_w);
+  EXPECT_GE(est.average_w, d.idle_w);
+  EXPECT_LE(est.average_w, d.tdp_w);
+}
+
+TEST(RooflinePower, CalibrationFileErrorsNameTheKey) {
+  EXPECT_THROW(load_power_calibration("/nonexistent/power.json"), Error);
+  const auto c = load_power_calibration();
+  EXPECT_GE(c.interval_high_factor, 1);
+  EXPECT_LE(c.interval_low_factor, 1);
 }
 
 }  // namespace

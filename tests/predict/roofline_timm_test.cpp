@@ -5,8 +5,8 @@
 //
 // The tensor-core and memory multipliers of data/calibration/roofline.json were fitted on the rows
 // with split=fit (RTX 3090, PyTorch 2.4.0); every other file is held out. Measured when written
-// (MAPE / Acc10): 3090 pt240 (fit) 8.0% / 62%, 3090 pt113 7.3% / 83%, 3090 pt210 8.6% / 62%,
-// 4090 pt240 12.4% / 46%, 4090 pt291 13.1% / 46%. The bounds below add a margin of ~4 points.
+// (MAPE / Acc10): 3090 pt240 (fit) 8.0% / 62%, 3090 pt113 7.2% / 83%, 3090 pt210 8.6% / 62%,
+// 4090 pt240 12.5% / 46%, 4090 pt291 13.2% / 46%. The bounds below add a margin of ~4 points.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -23,6 +23,7 @@
 #include "graph/graph_summary.h"
 #include "graph/onnx_import.h"
 #include "hardware/device_catalog.h"
+#include "predict/memory.h"
 #include "predict/roofline.h"
 #include "predict/roofline_calibration.h"
 #include "support/fixtures.h"
@@ -112,6 +113,76 @@ TEST(RooflineTimmEndToEnd, HeldOutGpusAndSoftwareWithinMeasuredError) {
         << name << ": C++ and scripts/calibrate_roofline.py disagree; re-export the node costs "
         << "(build/bench/predict_bench --export_nodes=data/validation/timm_node_costs.csv) and rerun the script";
   }
+}
+
+// Training step (forward + backward + SGD-momentum update, AMP fp16) against timm's measured training
+// step time on an RTX 3090 (PyTorch 1.12; data/validation/timm_train_rows.csv, written by
+// scripts/calibrate_training.py). backward_multiplier in roofline.json was fitted on the NCHW rows of
+// 7 models (split=fit); the other 6 models are held out. Measured when fitted: held-out NCHW MAPE
+// 14.0%, Acc10 50%, 67% inside the band (first principles, multiplier 1: 21.7%).
+TEST(RooflineTimmTraining, HeldOutModelsWithinMeasuredError) {
+  const CsvTable rows = read_csv(hardware::default_data_dir() + "/validation/timm_train_rows.csv");
+  rows.require_columns({"perfcast_model", "layout", "device", "split", "train_batch_size", "train_step_time"});
+  const auto catalog = hardware::DeviceCatalog::load();
+  const RooflineCalibration calibration = load_roofline_calibration();
+  ASSERT_NE(calibration.training.backward_multiplier, 1.0) << "roofline.json has no fitted training section";
+  std::map<std::string, std::vector<double>> ape;
+  std::map<std::string, int> inside;
+  std::map<std::pair<std::string, int64_t>, std::unique_ptr<Model>> models;
+  int memory_over = 0;  // NCHW runs predicted not to fit in 24 GB although they ran
+  for (const CsvRow& row : rows.rows) {
+    const std::string name = row.required("perfcast_model");
+    const int64_t batch = row.integer("train_batch_size");
+    auto& model = models[{name, batch}];
+    if (!model) {
+      const std::string path = testing::fixture_path(name + ".onnx");
+      ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing; run tests/fixtures/export_models.py";
+      model = std::make_unique<Model>();
+      graph::ImportOptions options;
+      options.batch = batch;
+      model->graph = graph::import_onnx(path, options);
+      model->summary = graph::summarize(model->graph);
+    }
+    const auto t = predict_training_step(model->graph, model->summary, catalog.get(row.required("device")),
+                                         hardware::Precision::kFp16, Optimizer::kSgdMomentum, calibration);
+    const double measured_ms = row.number("train_step_time");
+    const std::string group = row.required("split") + " " + row.required("layout");
+    ape[group].push_back(std::abs(t.step.latency_ms.value - measured_ms) / measured_ms);
+    inside[group] += t.step.latency_ms.low <= measured_ms && measured_ms <= t.step.latency_ms.high;
+    // timm ran this batch on a 24 GB card, so the predicted training memory must fit (the only memory
+    // evidence in the shared data: one-sided, it cannot calibrate the memory band).
+    const auto memory = estimate_peak_memory(model->graph, model->summary, hardware::Precision::kFp16, Mode::kTraining,
+                                             Optimizer::kSgdMomentum, 0, calibration, "nvidia");
+    const double device_bytes = catalog.get(row.required("device")).memory_bytes();
+    std::cout << fmt::format("  {:<20} {} batch {:4d}: predicted {:8.1f} ms, measured {:8.1f} ms; memory {:6.0f} MiB of {:6.0f}\n",
+                             name, row.required("layout"), batch, t.step.latency_ms.value, row.number("train_step_time"),
+                             memory.total_bytes / 1048576.0, device_bytes / 1048576.0);
+    if (row.required("layout") == "nchw") memory_over += memory.total_bytes > device_bytes;
+    // The backward pass costs more than the forward, and the step is their sum plus the update.
+    EXPECT_GT(t.backward_s, t.forward_s) << name;
+    EXPECT_NEAR(t.step.latency_ms.value, (t.forward_s + t.backward_s + t.optimizer_s) * 1e3, 1e-6) << name;
+  }
+  auto mape_of = [](const std::vector<double>& v) {
+    double s = 0;
+    for (double e : v) s += e;
+    return s / static_cast<double>(v.size());
+  };
+  for (const auto& [group, v] : ape) {
+    std::cout << fmt::format("training {}: MAPE {:.1f}%  inside band {:.0f}%  n={}\n", group, 100 * mape_of(v),
+                             100.0 * inside[group] / static_cast<double>(v.size()), v.size());
+  }
+  // Known gap (memory.h, training): stored activations are over-counted, so 6 of the 13 runs are
+  // predicted at 25-50 GB although they ran on 24 GB. Lower this bound as the memory model improves.
+  std::cout << fmt::format("training memory: {} of 13 NCHW runs predicted above the card's 24 GB\n", memory_over);
+  EXPECT_LE(memory_over, 6);
+  ASSERT_EQ(ape["eval nchw"].size(), 6u);
+  EXPECT_LT(mape_of(ape["eval nchw"]), 0.18);
+  EXPECT_GE(inside["eval nchw"], 3);
+  EXPECT_LT(mape_of(ape["fit nchw"]), 0.21);
+  // Same figures as the script's (it predicts through the CLI): they must agree.
+  std::ifstream in(calibration.file);
+  const auto metrics = nlohmann::json::parse(in)["training"]["metrics"];
+  EXPECT_NEAR(mape_of(ape["eval nchw"]), metrics["eval nchw, held-out models"]["fitted"]["mape"].get<double>(), 0.01);
 }
 
 }  // namespace

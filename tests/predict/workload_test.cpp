@@ -42,6 +42,12 @@ TEST(WorkloadPrediction, IntervalsAreOrderedAndQuantitiesConsistent) {
   EXPECT_LE(p.avg_power_w.value, device("a100-sxm4-40gb").tdp_w);
   EXPECT_GE(p.avg_power_w.value, device("a100-sxm4-40gb").idle_w);
   EXPECT_TRUE(p.fits_memory);
+  // Power's band is fitted (data/calibration/power.json); memory's is still a stated assumption.
+  EXPECT_TRUE(p.power_interval_calibrated);
+  EXPECT_FALSE(p.memory_interval_calibrated);
+  // The energy band combines the power and latency bands, so it is at least as wide as each.
+  EXPECT_LE(p.energy_j.low / p.energy_j.value, p.latency_ms.low / p.latency_ms.value + 1e-12);
+  EXPECT_GE(p.energy_j.high / p.energy_j.value, p.avg_power_w.high / p.avg_power_w.value - 1e-12);
 }
 
 TEST(WorkloadPrediction, TrainingCostsMoreThanInferenceAndFp16LessThanFp32) {

@@ -1,9 +1,12 @@
-// perfcast evaluate: compare the roofline prior with the learned predictor on held-out timm rows.
+// perfcast evaluate: compare the roofline prior with the learned predictors on held-out rows: XGBoost
+// on timm, the graph neural networks (and XGBoost on the same rows) on NAS-Bench-201.
 #include <fmt/format.h>
 
 #include <chrono>
 #include <cmath>
 #include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "commands.h"
@@ -11,6 +14,8 @@
 #include "hardware/device_catalog.h"
 #include "learn/evaluation.h"
 #include "learn/features.h"
+#include "learn/gnn_plugin.h"
+#include "learn/seed_list.h"
 #include "learn/timm_dataset.h"
 
 namespace perfcast::cli {
@@ -18,30 +23,21 @@ namespace {
 
 struct EvaluateArgs {
   std::string predictor = "xgb";
-  std::string split = "family";
+  std::string split;  // default: family (timm), arch (nasbench201)
   std::string target = "latency";
+  std::string data = "timm";
   std::string data_dir;
-  int seeds = 5;
+  std::string seeds = "5";  // N -> 0..N-1, or a list "0,1,2"
+  int64_t architectures = learn::gnn::GnnEvaluateArgs{}.architectures;
+  learn::gnn::GnnOptions gnn;
+  EvaluateArgs() { gnn.threads = 2; }
   bool all = false;
   std::string model;
   bool speed = false;
 };
 
-struct Summary {
-  std::vector<learn::Metrics> runs;
-  std::string cell(double learn::Metrics::*field, int decimals) const {
-    double mean = 0, sq = 0;
-    for (const auto& m : runs) mean += m.*field;
-    mean /= static_cast<double>(runs.size());
-    for (const auto& m : runs) sq += (m.*field - mean) * (m.*field - mean);
-    const double sd = runs.size() > 1 ? std::sqrt(sq / static_cast<double>(runs.size() - 1)) : 0.0;
-    return runs.size() > 1 ? fmt::format("{:.{}f}±{:.{}f}", mean, decimals, sd, decimals)
-                           : fmt::format("{:.{}f}", mean, decimals);
-  }
-};
-
-void print_row(const std::string& split, const std::string& seeds, const std::string& name, const Summary& s,
-               size_t n_test) {
+void print_row(const std::string& split, const std::string& seeds, const std::string& name,
+               const learn::MetricsOverSeeds& s, size_t n_test) {
   std::cout << fmt::format("{:<8} {:<6} {:<24} {:>7} {:>14} {:>14} {:>13} {:>12}\n", split, seeds, name, n_test,
                            s.cell(&learn::Metrics::mape, 1), s.cell(&learn::Metrics::rmse, 1),
                            s.cell(&learn::Metrics::kendall_tau, 3), s.cell(&learn::Metrics::acc10, 1));
@@ -59,18 +55,18 @@ void evaluate_splits(const EvaluateArgs& args, const std::vector<learn::SplitKin
   std::cout << fmt::format("\n{:<8} {:<6} {:<24} {:>7} {:>14} {:>14} {:>13} {:>12}\n", "split", "seeds", "predictor",
                            "n_test", "MAPE %", target == learn::Target::kLatency ? "RMSE ms" : "RMSE /s", "Kendall tau",
                            "Acc10 %");
+  const std::vector<uint64_t> seed_list = learn::parse_seeds(args.seeds);
   for (learn::SplitKind split : splits) {
-    Summary roof, scaled, model;
+    learn::MetricsOverSeeds roof, scaled, model;
     size_t n_test = 0;
-    for (int seed = 0; seed < args.seeds; ++seed) {
-      const auto r = learn::evaluate_split(data, catalog, split, static_cast<uint64_t>(seed), target, learn::XgbParams{},
-                                           xgb);
+    for (uint64_t seed : seed_list) {
+      const auto r = learn::evaluate_split(data, catalog, split, seed, target, learn::XgbParams{}, xgb);
       roof.runs.push_back(r.roofline);
       scaled.runs.push_back(r.roofline_scaled);
       if (r.xgb_trained) model.runs.push_back(r.xgb);
       n_test = r.n_test;
     }
-    const std::string seeds = fmt::format("0-{}", args.seeds - 1);
+    const std::string seeds = learn::seeds_label(seed_list);
     const std::string name = learn::split_name(split);
     print_row(name, seeds, "roofline-prior", roof, n_test);
     print_row(name, seeds, "roofline-prior x scale", scaled, n_test);
@@ -126,20 +122,48 @@ void check_model(const EvaluateArgs& args) {
 void register_evaluate(CLI::App& app) {
   auto args = std::make_shared<EvaluateArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "evaluate", "Compare the roofline prior and the learned predictor on held-out timm measurements");
-  cmd->add_option("--predictor", args->predictor, "xgb (also prints the prior) or roofline-prior")
-      ->check(CLI::IsMember({"xgb", "roofline-prior"}));
-  cmd->add_option("--split", args->split, "family, device or random")
-      ->check(CLI::IsMember({"family", "device", "random"}));
-  cmd->add_option("--seeds", args->seeds, "Monte-Carlo seeds 0..N-1")->check(CLI::Range(1, 100));
+      "evaluate", "Compare the roofline prior and the learned predictors on held-out measurements (timm, NAS-Bench-201)");
+  cmd->add_option("--predictor", args->predictor,
+                  "xgb (also prints the prior), roofline-prior, or a graph predictor sage|gin|gae-sage (nasbench201; "
+                  "also prints the prior and xgb on the same rows)")
+      ->check(CLI::IsMember({"xgb", "roofline-prior", "sage", "gin", "gae-sage"}));
+  cmd->add_option("--data", args->data, "timm or nasbench201")->check(CLI::IsMember({"timm", "nasbench201"}));
+  cmd->add_option("--split", args->split, "timm: family (default), device or random; nasbench201: arch (default) or device")
+      ->check(CLI::IsMember({"family", "device", "random", "arch"}));
+  cmd->add_option("--seeds", args->seeds, "Seeds: a count N (0..N-1) or a list such as 0,1,2");
+  cmd->add_option("--architectures", args->architectures, "nasbench201: architectures drawn (x 9 device columns)")
+      ->capture_default_str();
+  cmd->add_option("--hidden", args->gnn.hidden, "Graph predictors: message-passing width")->capture_default_str();
+  cmd->add_option("--layers", args->gnn.layers, "Graph predictors: message-passing layers")->capture_default_str();
+  cmd->add_option("--epochs", args->gnn.max_epochs, "Graph predictors: most epochs (early stopping on validation)")
+      ->capture_default_str();
+  cmd->add_option("--threads", args->gnn.threads, "Graph predictors and their xgb baseline: CPU threads")
+      ->capture_default_str();
   cmd->add_option("--target", args->target, "latency or throughput")->check(CLI::IsMember({"latency", "throughput"}));
   cmd->add_option("--data-dir", args->data_dir, "timm results folder (default $PERFCAST_TIMM_DIR or shared/data/timm beside the repository)");
   cmd->add_flag("--all", args->all, "Every split, roofline prior and XGBoost");
-  cmd->add_option("--model", args->model, "Re-measure a saved model on its sidecar's split and seed");
+  cmd->add_option("--model", args->model,
+                  "Re-measure a saved model on its sidecar's split and seed (xgb: MODEL.json; graph: NAME or NAME.pt)");
   cmd->add_flag("--speed", args->speed, "With --model: time loading and prediction on one thread");
   cmd->callback([args] {
-    if (!args->model.empty()) return check_model(*args);
+    if (!args->model.empty()) {
+      const std::string& m = args->model;
+      const bool json = m.size() > 5 && m.substr(m.size() - 5) == ".json";
+      if (json) return check_model(*args);
+      return learn::gnn_commands().check({args->model, args->speed, args->gnn.threads});
+    }
     if (args->speed) throw Error("--speed needs --model");
+    const bool graph = args->predictor == "sage" || args->predictor == "gin" || args->predictor == "gae-sage";
+    if (graph && args->data != "nasbench201") throw Error("--predictor " + args->predictor + " needs --data nasbench201");
+    if (args->data == "nasbench201") {
+      if (args->all) throw Error("--all is for timm; for nasbench201 run --split arch and --split device");
+      if (args->split != "" && args->split != "arch" && args->split != "device")
+        throw Error("nasbench201 splits: arch, device");
+      return learn::gnn_commands().evaluate(
+          {args->predictor, args->split, args->seeds, args->architectures, args->gnn});
+    }
+    if (args->split.empty()) args->split = "family";
+    if (args->split == "arch") throw Error("--split arch is for --data nasbench201");
     if (args->all) {
       return evaluate_splits(*args, {learn::SplitKind::kFamily, learn::SplitKind::kDevice, learn::SplitKind::kRandom});
     }

@@ -1,5 +1,6 @@
-// perfcast fit: train a learned latency predictor (XGBoost correcting the roofline prior) on
-// timm's measurements and save it with a sidecar (data, split, seed, parameters, metrics, date).
+// perfcast fit: train a learned latency predictor and save it with a sidecar (data, split, seed,
+// parameters, metrics, date): XGBoost correcting the roofline prior on timm's measurements, or a
+// graph neural network (sage, gin, gae-sage) on HELP's NAS-Bench-201 latencies.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -14,6 +15,8 @@
 #include "hardware/device_catalog.h"
 #include "learn/evaluation.h"
 #include "learn/features.h"
+#include "dataset/store.h"
+#include "learn/gnn_plugin.h"
 #include "learn/timm_dataset.h"
 
 namespace perfcast::cli {
@@ -24,40 +27,59 @@ struct FitArgs {
   std::string target = "latency";
   std::string data = "timm";
   std::string data_dir;
-  std::string split = "family";
+  std::string split;  // default: family (timm), arch (nasbench201)
   uint64_t seed = 0;
   std::string out;
   learn::XgbParams params;
+  learn::gnn::GnnOptions gnn;
+  int64_t architectures = learn::gnn::GnnFitArgs{}.architectures;
+  FitArgs() { gnn.threads = 2; }
 };
 
-std::string utc_now() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+bool is_gnn(const std::string& predictor) { return predictor != "xgb"; }
 
 }  // namespace
 
 void register_fit(CLI::App& app) {
   auto args = std::make_shared<FitArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "fit", "Train a learned predictor (XGBoost correcting the roofline prior) on measured timm throughput");
-  cmd->add_option("--predictor", args->predictor, "Learned predictor")->check(CLI::IsMember({"xgb"}));
+      "fit", "Train a learned predictor: XGBoost correcting the roofline prior (timm), or a graph neural network "
+             "(sage, gin, gae-sage) on NAS-Bench-201");
+  cmd->add_option("--predictor", args->predictor, "Learned predictor: xgb (timm) or sage|gin|gae-sage (nasbench201)")
+      ->check(CLI::IsMember({"xgb", "sage", "gin", "gae-sage"}));
   cmd->add_option("--target", args->target, "latency (ms per batch) or throughput (samples/s): the metrics' unit")
       ->check(CLI::IsMember({"latency", "throughput"}));
-  cmd->add_option("--data", args->data, "Training data")->check(CLI::IsMember({"timm"}));
+  cmd->add_option("--data", args->data, "Training data: timm (xgb) or nasbench201 (graph predictors)")
+      ->check(CLI::IsMember({"timm", "nasbench201"}));
   cmd->add_option("--data-dir", args->data_dir, "timm results folder (default $PERFCAST_TIMM_DIR or shared/data/timm beside the repository)");
-  cmd->add_option("--split", args->split, "Held-out split the recorded metrics are measured on")
-      ->check(CLI::IsMember({"family", "device", "random"}));
-  cmd->add_option("--seed", args->seed, "Split and XGBoost seed");
-  cmd->add_option("--out", args->out, "Model file (.json); default data/models/learned/xgb_<target>.json");
+  cmd->add_option("--split", args->split,
+                  "Held-out split the recorded metrics are measured on: family|device|random (timm, default family), "
+                  "arch|device (nasbench201, default arch)")
+      ->check(CLI::IsMember({"family", "device", "random", "arch"}));
+  cmd->add_option("--seed", args->seed, "Split and model seed");
+  cmd->add_option("--out", args->out,
+                  "xgb: model file (.json), default data/models/learned/xgb_<target>.json; graph predictors: NAME "
+                  "(writes NAME.pt and NAME.meta.json), default data/models/learned/<predictor>_nasbench201_<split>");
   cmd->add_option("--rounds", args->params.rounds, "Boosting rounds")->capture_default_str();
   cmd->add_option("--max-depth", args->params.max_depth, "Tree depth")->capture_default_str();
   cmd->add_option("--eta", args->params.eta, "Learning rate")->capture_default_str();
+  cmd->add_option("--architectures", args->architectures, "nasbench201: architectures drawn (x 9 device columns)")
+      ->capture_default_str();
+  cmd->add_option("--hidden", args->gnn.hidden, "Graph predictors: message-passing width")->capture_default_str();
+  cmd->add_option("--layers", args->gnn.layers, "Graph predictors: message-passing layers")->capture_default_str();
+  cmd->add_option("--epochs", args->gnn.max_epochs, "Graph predictors: most epochs (early stopping on validation)")
+      ->capture_default_str();
+  cmd->add_option("--threads", args->gnn.threads, "Graph predictors: torch threads")->capture_default_str();
   cmd->callback([args] {
+    if (is_gnn(args->predictor)) {
+      if (args->data != "nasbench201")
+        throw Error("--predictor " + args->predictor + " trains on graphs: use --data nasbench201");
+      return learn::gnn_commands().fit(
+          {args->predictor, args->split, args->seed, args->out, args->architectures, args->gnn});
+    }
+    if (args->data != "timm") throw Error("--predictor xgb trains on --data timm");
+    if (args->split.empty()) args->split = "family";
+    if (args->split == "arch") throw Error("--split arch is for --data nasbench201; timm splits: family, device, random");
     const auto catalog = hardware::DeviceCatalog::load();
     const std::string dir = args->data_dir.empty() ? learn::default_timm_dir() : args->data_dir;
     const learn::TimmDataset data = learn::load_timm_inference(dir, catalog);
@@ -76,7 +98,7 @@ void register_fit(CLI::App& app) {
     nlohmann::json meta = {
         {"predictor", "xgb"},
         {"model_file", std::filesystem::path(out).filename().string()},
-        {"created_utc", utc_now()},
+        {"created_utc", dataset::now_iso8601()},
         {"data", {{"name", "timm"}, {"dir", dir}, {"files", data.files_used}, {"files_skipped", data.files_skipped},
                   {"rows", data.rows.size()}, {"rows_skipped", data.rows_skipped}}},
         {"target_transform", "model output = log(measured ms / roofline prior ms); prediction = prior * exp(output)"},

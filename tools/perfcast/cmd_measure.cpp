@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "carbon/footprint.h"
 #include "commands.h"
@@ -92,7 +93,8 @@ void register_measure(CLI::App& app) {
                   "Catalog CPU whose TDP the CPU estimate uses when RAPL is not readable (default generic-cpu)");
   cmd->add_option("--gpu-device", args->gpu_device,
                   "Catalog id of the measured GPUs, for embodied carbon and cost (default: the CPU device is used)");
-  cmd->add_flag("--json", args->json, "Print machine-readable JSON");
+  cmd->add_flag("--json", args->json,
+                "Print machine-readable JSON on stdout; the command's own stdout then goes to stderr");
   cmd->add_option("command", args->command, "The command and its arguments, after '--'")->required();
   cmd->callback([args] {
     const auto devices = hardware::DeviceCatalog::load();
@@ -113,7 +115,10 @@ void register_measure(CLI::App& app) {
     cpu_meter.start();
     measure::RunResult run;
     try {
-      run = measure::run_command(args->command);
+      // With --json, stdout carries only the JSON report: the child's stdout goes to stderr.
+      measure::RunOptions run_options;
+      if (args->json) run_options.stdout_fd = STDERR_FILENO;
+      run = measure::run_command(args->command, run_options);
     } catch (...) {
       gpu_meter.stop();
       throw;
@@ -150,6 +155,7 @@ void register_measure(CLI::App& app) {
                           {"exit_code", run.exit_code},
                           {"signaled", run.signaled},
                           {"duration_s", run.wall_s},
+                          {"command_stdout", "stderr"},
                           {"gpu", measure::to_json(gpu)},
                           {"cpu", measure::to_json(cpu)},
                           {"total_energy_kwh", total_kwh},

@@ -8,6 +8,9 @@
 #include "carbon/footprint.h"
 #include "common/error.h"
 #include "graph/model_source.h"
+#include "learn/graph_totals.h"
+#include "learn/learned_latency.h"
+#include "learn/predictor_registry.h"
 #include "predict/llm_serving.h"
 #include "predict/llm_training.h"
 #include "workload_loader.h"
@@ -30,8 +33,22 @@ struct PredictArgs {
   int zero = 0;
   bool activation_checkpointing = false;
   std::string weights = "fp16", kv_cache = "fp16", region;
+  std::string predictor = "auto";
   CLI::Option* precision_option = nullptr;
 };
+
+// Latency predictors this build can run; the registry may list more (their sidecars).
+const std::vector<std::string> kRunnableLearned = {"xgb"};
+
+// The LLM paths have no learned predictor: --predictor auto says so, a learned name is an error.
+nlohmann::json llm_predictor_choice(const std::string& requested, const char* what) {
+  const std::string why = fmt::format("no learned predictor applies to {} (the learned ones were trained on timm image "
+                                      "classification inference)",
+                                      what);
+  if (requested != "auto" && requested != "roofline")
+    throw Error(fmt::format("--predictor {}: {}; use --predictor roofline or auto", requested, why));
+  return {{"requested", requested}, {"used", "roofline"}, {"why", requested == "roofline" ? "requested" : "roofline: " + why}};
+}
 
 std::string llm_band(const predict::Interval& i, const char* unit, int decimals) {
   return fmt::format("{:.{}f} {}  [{:.{}f} - {:.{}f}]", i.value, decimals, unit, i.low, decimals, i.high, decimals);
@@ -46,10 +63,12 @@ void run_llm_serving(const PredictArgs& a, const hardware::Device& device) {
   r.weights = a.weights;
   r.kv_cache = a.kv_cache;
   const auto calibration = predict::load_roofline_calibration();
+  const nlohmann::json choice = llm_predictor_choice(a.predictor, "LLM serving");
   const auto p = predict::predict_llm_serving(graph::load_model_config(a.model), device, r, calibration);
   if (a.json) {
     nlohmann::json j = predict::to_json(p);
     j["model"] = a.model;
+    j["predictor"] = choice;
     j["calibration"] = calibration.file;
     std::cout << j.dump(2) << "\n";
     return;
@@ -94,6 +113,7 @@ void run_llm_training(const PredictArgs& a, const hardware::Device& device) {
   if (!device.supports(r.precision) && r.precision == hardware::Precision::kBf16) r.precision = hardware::Precision::kFp16;
   r.tokens = a.tokens;
   const auto calibration = predict::load_roofline_calibration();
+  const nlohmann::json choice = llm_predictor_choice(a.predictor, "LLM training");
   const auto p = predict::predict_llm_training(graph::load_model_config(a.model), device, r, calibration);
   std::optional<carbon::Footprint> footprint;
   if (r.tokens) {
@@ -103,6 +123,7 @@ void run_llm_training(const PredictArgs& a, const hardware::Device& device) {
   if (a.json) {
     nlohmann::json j = predict::to_json(p);
     j["model"] = a.model;
+    j["predictor"] = choice;
     j["calibration"] = calibration.file;
     if (footprint) j["footprint"] = carbon::to_json(*footprint);
     std::cout << j.dump(2) << "\n";
@@ -139,6 +160,88 @@ void run_llm_training(const PredictArgs& a, const hardware::Device& device) {
 
 std::string band(const predict::Interval& i, const char* unit, int decimals = 2) {
   return fmt::format("{:.{}f} {}  [{:.{}f} - {:.{}f}]", i.value, decimals, unit, i.low, decimals, i.high, decimals);
+}
+
+struct PredictorOutcome {
+  nlohmann::json choice;                            // requested, used, why, model, validation
+  std::optional<learn::LearnedPrediction> learned;  // when a learned predictor was used
+};
+
+// Picks the latency predictor (--predictor) and, when a learned one is used, replaces the
+// roofline's latency, throughput and energy with it (power and memory stay the roofline's).
+PredictorOutcome apply_predictor(const PredictArgs& a, const predict::ModelWorkload& workload,
+                                 const hardware::Device& device, const predict::PredictRequest& request,
+                                 predict::WorkloadPrediction& prediction) {
+  PredictorOutcome out;
+  out.choice = {{"requested", a.predictor}};
+  if (a.predictor == "roofline") {
+    out.choice["used"] = "roofline";
+    out.choice["why"] = "requested";
+    return out;
+  }
+  const auto registry = learn::PredictorRegistry::load();
+  std::string row_why;
+  const auto row = learn::workload_row_from_graph(workload.name, workload.graph, workload.summary, workload.batch,
+                                                  request.precision, &row_why);
+  learn::RequestKind kind;
+  kind.task = row ? "image-classification" : "";
+  kind.mode = request.mode == predict::Mode::kTraining ? "training" : "inference";
+  kind.precision = hardware::precision_name(request.precision);
+  kind.device_kind = device.kind;
+  const learn::RegisteredPredictor* entry = nullptr;
+  if (a.predictor == "auto") {
+    const auto choice = registry.choose("latency", kind, kRunnableLearned);
+    entry = choice.learned;
+    out.choice["why"] = choice.why + (row ? "" : "; model: " + row_why);
+  } else {
+    entry = registry.find(a.predictor, "latency");
+    if (!entry) {
+      std::string names;
+      for (const auto& p : registry.predictors()) names += (names.empty() ? "" : ", ") + p.name + "/" + p.target;
+      throw Error(fmt::format("--predictor {}: no such latency predictor in data/models/learned (have: {}); use auto, "
+                              "roofline{}",
+                              a.predictor, names.empty() ? "none" : names, names.empty() ? "" : " or one of those"));
+    }
+    if (std::find(kRunnableLearned.begin(), kRunnableLearned.end(), entry->name) == kRunnableLearned.end())
+      throw Error(fmt::format("--predictor {}: this perfcast cannot run it from predict yet; use auto, roofline or xgb",
+                              a.predictor));
+    std::string why = learn::not_applicable_reason(*entry, kind);
+    if (why.empty() && !row) why = row_why;
+    if (!why.empty()) throw Error(fmt::format("--predictor {} does not apply: {}; use --predictor roofline or auto", a.predictor, why));
+    out.choice["why"] = "requested";
+  }
+  if (!entry) {
+    out.choice["used"] = "roofline";
+    return out;
+  }
+  const auto model = learn::LearnedLatencyModel::load(*entry);
+  std::string cal_why, cal_path;
+  const auto cal = learn::load_device_calibration(model, device.id, &cal_why, &cal_path);
+  learn::LearnedPrediction lp = learn::predict_learned_latency(model, *row, device, cal, cal_path);
+  if (!cal && cal_why.find("another model") != std::string::npos) lp.notes.push_back(cal_why);
+  out.choice["used"] = entry->name;
+  out.choice["model"] = entry->model_path;
+  out.choice["validated"] = {{"target", entry->target}, {"split", entry->split}, {"mape_pct", entry->mape_pct},
+                             {"baseline", entry->baseline}};
+  if (entry->baseline_mape_pct) out.choice["validated"]["baseline_mape_pct"] = *entry->baseline_mape_pct;
+  out.choice["roofline_latency_ms"] = predict::to_json(prediction.latency_ms);
+  const double old_ms = prediction.latency_ms.value;
+  prediction.latency_ms = {lp.latency_ms, lp.low_ms, lp.high_ms};
+  const double b = static_cast<double>(prediction.batch);
+  prediction.throughput_per_s = {b * 1e3 / lp.latency_ms, b * 1e3 / lp.high_ms, b * 1e3 / lp.low_ms};
+  if (old_ms > 0) {
+    const double f = lp.latency_ms / old_ms;
+    prediction.energy_j = {prediction.energy_j.value * f, prediction.energy_j.low * f, prediction.energy_j.high * f};
+  }
+  if (lp.ood && lp.ood->out_of_distribution) {
+    std::string reasons;
+    for (const auto& r : lp.ood->reasons) reasons += (reasons.empty() ? "" : "; ") + r;
+    prediction.warnings.push_back(fmt::format("out of distribution for {}: {}; latency interval widened x{:.0f} in log "
+                                              "space",
+                                              entry->name, reasons, learn::kOodIntervalWidening));
+  }
+  out.learned = std::move(lp);
+  return out;
 }
 
 void print_text(const std::string& model, const predict::WorkloadPrediction& p, const std::string& device_name) {
@@ -180,6 +283,10 @@ void register_predict(CLI::App& app) {
   args->precision_option =
       cmd->add_option("--precision,-p", args->precision, "fp32 tf32 fp16 bf16 fp8 int8")->capture_default_str();
   cmd->add_option("--mode", args->mode, "inference or training")->capture_default_str();
+  cmd->add_option("--predictor", args->predictor,
+                  "Latency predictor: auto (the applicable one that validated best, per data/models/learned/*.meta.json), "
+                  "roofline, or a learned one (xgb)")
+      ->capture_default_str();
   cmd->add_option("--optimizer", args->optimizer, "training: sgd, sgd-momentum, adam")->capture_default_str();
   cmd->add_flag("--json", args->json, "Print machine-readable JSON");
   cmd->add_option("--prompt-tokens", args->prompt_tokens, "LLM serving: prompt length (selects serving mode)")
@@ -222,14 +329,25 @@ void register_predict(CLI::App& app) {
     request.optimizer = predict::parse_optimizer(args->optimizer);
     const auto workload = load_workload(args->model, args->model_flags);
     const auto calibration = predict::load_roofline_calibration();
-    const auto prediction = predict::predict_workload(workload, device, request, calibration);
+    auto prediction = predict::predict_workload(workload, device, request, calibration);
+    const PredictorOutcome outcome = apply_predictor(*args, workload, device, request, prediction);
     if (args->json) {
       nlohmann::json j = predict::to_json(prediction);
       j["model"] = args->model;
       j["calibration"] = calibration.file;
+      j["predictor"] = outcome.choice;
+      if (outcome.learned) {
+        j["learned"] = learn::to_json(*outcome.learned);
+        j["out_of_distribution"] = outcome.learned->ood && outcome.learned->ood->out_of_distribution;
+      }
       std::cout << j.dump(2) << "\n";
     } else {
       print_text(args->model, prediction, device.name);
+      std::cout << fmt::format("predictor        {} ({})\n", outcome.choice.at("used").get<std::string>(),
+                               outcome.choice.value("why", ""));
+      if (outcome.learned) {
+        for (const auto& n : outcome.learned->notes) std::cout << "note: " << n << "\n";
+      }
     }
   });
 }

@@ -16,6 +16,8 @@ void register_profile(CLI::App& app);
 void register_characterize(CLI::App& app);
 void register_fit(CLI::App& app);
 void register_evaluate(CLI::App& app);
+void register_calibrate(CLI::App& app);
+void register_campaign(CLI::App& app);
 
 // Human-readable quantities: 4.09 G, 97.5 MiB.
 std::string format_count(double value);

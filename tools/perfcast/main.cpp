@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
   perfcast::cli::register_characterize(app);
   perfcast::cli::register_fit(app);
   perfcast::cli::register_evaluate(app);
+  perfcast::cli::register_calibrate(app);
+  perfcast::cli::register_campaign(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
