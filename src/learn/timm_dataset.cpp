@@ -212,10 +212,10 @@ Split make_split(const TimmDataset& data, SplitKind kind, uint64_t seed, double 
     split.test_families.assign(held.begin(), held.end());
     for (size_t i = 0; i < data.rows.size(); ++i) (held.count(data.rows[i].family) ? split.test : split.train).push_back(i);
   } else if (kind == SplitKind::kDevice) {
-    for (size_t i = 0; i < data.rows.size(); ++i) {
-      if (data.rows[i].device_id == "rtx-3090") split.train.push_back(i);
-      else if (data.rows[i].device_id == "rtx-4090") split.test.push_back(i);
-    }
+    // Leave one GPU out: seed s holds out the s-th device in name order (wrapping around).
+    const std::vector<std::string> devices = dataset_devices(data);
+    if (devices.size() < 2) throw Error("the device split needs rows of at least two devices");
+    return make_device_holdout(data, devices[seed % devices.size()]);
   } else {
     const uint64_t threshold = static_cast<uint64_t>(test_fraction * 18446744073709551615.0);
     for (size_t i = 0; i < data.rows.size(); ++i) (rng() < threshold ? split.test : split.train).push_back(i);

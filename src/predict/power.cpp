@@ -10,46 +10,27 @@
 #include <optional>
 
 #include "common/error.h"
+#include "common/json_file.h"
 #include "hardware/device_catalog.h"
 
 namespace perfcast::predict {
-namespace {
-
-double number(const nlohmann::json& parent, const std::string& key, const std::string& file, double lo, double hi) {
-  if (!parent.is_object() || !parent.contains(key)) throw Error(fmt::format("{}: missing key '{}'", file, key));
-  const auto& v = parent.at(key);
-  if (!v.is_number()) throw Error(fmt::format("{}: key '{}' must be a number", file, key));
-  const double x = v.get<double>();
-  if (!std::isfinite(x) || x < lo || x > hi)
-    throw Error(fmt::format("{}: key '{}' = {} is outside [{}, {}]", file, key, x, lo, hi));
-  return x;
-}
-
-}  // namespace
 
 std::string default_power_calibration_path() { return hardware::default_data_dir() + "/calibration/power.json"; }
 
 PowerCalibration load_power_calibration(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(fmt::format("power calibration '{}' cannot be read (set PERFCAST_DATA_DIR?)", path));
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("{}: not valid JSON: {}", path, e.what()));
-  }
-  number(j, "schema_version", path, 1, 1);
+  const nlohmann::json j = read_json_file(path, "power calibration");
+  json_number(j, "schema_version", path, 1, 1);
   if (!j.contains("coefficients")) throw Error(fmt::format("{}: missing key 'coefficients'", path));
   if (!j.contains("interval")) throw Error(fmt::format("{}: missing key 'interval'", path));
   const auto& k = j["coefficients"];
   const auto& band = j["interval"];
   PowerCalibration c;
   c.file = path;
-  c.active = number(k, "active", path, -1, 1);
-  c.compute = number(k, "compute", path, 0, 10);
-  c.memory = number(k, "memory", path, 0, 10);
-  c.interval_low_factor = number(band, "low_factor", path, 1e-3, 1);
-  c.interval_high_factor = number(band, "high_factor", path, 1, 1e3);
+  c.active = json_number(k, "active", path, -1, 1);
+  c.compute = json_number(k, "compute", path, 0, 10);
+  c.memory = json_number(k, "memory", path, 0, 10);
+  c.interval_low_factor = json_number(band, "low_factor", path, 1e-3, 1);
+  c.interval_high_factor = json_number(band, "high_factor", path, 1, 1e3);
   c.calibrated = band.contains("calibrated") && band["calibrated"].is_boolean() && band["calibrated"].get<bool>();
   return c;
 }

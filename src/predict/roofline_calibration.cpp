@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/json_file.h"
 #include "hardware/device_catalog.h"
 
 namespace perfcast::predict {
@@ -32,13 +33,8 @@ struct Reader {
 
   // A finite number in [lo, hi].
   double number(const json& parent, const std::string& key, const std::string& where, double lo, double hi) const {
-    const json& v = at(parent, key, where);
-    const std::string name = where.empty() ? key : where + "." + key;
-    if (!v.is_number()) throw Error(fmt::format("{}: key '{}' must be a number", file, name));
-    const double x = v.get<double>();
-    if (!std::isfinite(x) || x < lo || x > hi)
-      throw Error(fmt::format("{}: key '{}' = {} is outside [{}, {}]", file, name, x, lo, hi));
-    return x;
+    at(parent, key, where);
+    return json_number(parent, key, file, lo, hi, where.empty() ? key : where + "." + key);
   }
 };
 
@@ -69,14 +65,7 @@ double RooflineCalibration::runtime_context_for(const std::string& vendor) const
 std::string default_calibration_path() { return hardware::default_data_dir() + "/calibration/roofline.json"; }
 
 RooflineCalibration load_roofline_calibration(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(fmt::format("roofline calibration '{}' cannot be read (set PERFCAST_DATA_DIR?)", path));
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    throw Error(fmt::format("{}: not valid JSON: {}", path, e.what()));
-  }
+  const json j = read_json_file(path, "roofline calibration");
   const Reader r{path};
   RooflineCalibration c;
   c.file = path;

@@ -48,11 +48,16 @@ TEST(LearnedEvalSplit, FamilySplitNeverSharesAFamily) {
   EXPECT_NE(make_split(data, SplitKind::kFamily, 0).test_families, make_split(data, SplitKind::kFamily, 1).test_families);
 }
 
-TEST(LearnedEvalSplit, DeviceSplitTrainsOn3090TestsOn4090) {
+TEST(LearnedEvalSplit, DeviceSplitHoldsOutOneWholeDevicePerSeed) {
   const TimmDataset data = synthetic_dataset();
-  const Split split = make_split(data, SplitKind::kDevice, 0);
-  for (size_t i : split.train) EXPECT_EQ(data.rows[i].device_id, "rtx-3090");
-  for (size_t i : split.test) EXPECT_EQ(data.rows[i].device_id, "rtx-4090");
+  for (uint64_t seed = 0; seed < 4; ++seed) {
+    const Split split = make_split(data, SplitKind::kDevice, seed);
+    const std::string held = seed % 2 == 0 ? "rtx-3090" : "rtx-4090";
+    ASSERT_FALSE(split.test.empty());
+    for (size_t i : split.test) EXPECT_EQ(data.rows[i].device_id, held);
+    for (size_t i : split.train) EXPECT_NE(data.rows[i].device_id, held);
+    EXPECT_EQ(split.train.size() + split.test.size(), data.rows.size());
+  }
 }
 
 TEST(LearnedEvalMetrics, ByHand) {

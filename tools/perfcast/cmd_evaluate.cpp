@@ -73,7 +73,7 @@ void evaluate_splits(const EvaluateArgs& args, const std::vector<learn::SplitKin
     if (xgb) print_row(name, seeds, "xgb (prior x learned)", model, n_test);
   }
   std::cout << "\nmean±sd over seeds; n_test of the last seed. family: 20% of families held out per seed; device: "
-               "train rtx-3090, test rtx-4090 (the seed only changes XGBoost's); random: 20% of rows (reference "
+               "seed s holds out the s-th GPU in name order (wrapping), trained on the others; random: 20% of rows (reference "
                "only, leaks models across files). 'x scale' = one global factor fitted on the train rows.\n";
 }
 

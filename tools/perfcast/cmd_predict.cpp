@@ -263,8 +263,9 @@ void print_text(const std::string& model, const predict::WorkloadPrediction& p, 
                              m.optimizer_state_bytes / kMiB);
   }
   std::cout << " MiB\n";
-  std::cout << fmt::format("average power    {}  (first-principles estimate, band not calibrated)\n",
-                           band(p.avg_power_w, "W", 0));
+  std::cout << fmt::format("average power    {}  ({})\n", band(p.avg_power_w, "W", 0),
+                           p.power_interval_calibrated ? "fitted on LLM-serving power; band holds for 90% of held-out rows"
+                                                       : "band not calibrated");
   std::cout << fmt::format("energy           {} per batch\n", band(p.energy_j, "J", 3));
   std::cout << fmt::format("bound            {:.0f}% of kernel time compute-bound, device {:.0f}% busy\n",
                            100 * p.compute_bound_fraction, 100 * p.utilisation);
