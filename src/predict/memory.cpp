@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "graph/dtype.h"
 #include "predict/op_class.h"
+#include "predict/saved_activations.h"
 
 namespace perfcast::predict {
 namespace {
@@ -59,7 +60,11 @@ MemoryEstimate estimate_peak_memory(const graph::Graph& graph, const graph::Grap
     m.activation_bytes = static_cast<double>(summary.peak_activation_bytes) * scale * batch_ratio;
   } else {
     m.weights_bytes = params_split.float_elements * (master + (element < 4.0 ? element : 0.0)) + params_split.other_bytes;
-    m.activation_bytes = static_cast<double>(summary.activation_bytes) * scale * batch_ratio;
+    // What the forward pass keeps for backward, plus the largest live working set on top of it.
+    const SavedActivations saved = saved_for_backward(graph);
+    m.activation_bytes = (static_cast<double>(saved.float_bytes + summary.peak_activation_bytes) * scale +
+                          static_cast<double>(saved.fixed_bytes)) *
+                         batch_ratio;
     const double params = static_cast<double>(summary.params);
     m.gradient_bytes = params * master;
     const double states = optimizer == Optimizer::kSgdMomentum ? 1 : optimizer == Optimizer::kAdam ? 2 : 0;

@@ -1,12 +1,11 @@
 #pragma once
 // Peak device memory of one inference or one training step. A first-order model:
-//  * weights: GraphSummary::param_bytes (parameters + buffers as exported in fp32) re-sized to the
-//    precision. Training keeps fp32 master weights (PyTorch AMP) plus, below 4 bytes per element, a
-//    copy in the precision (autocast's cast cache).
+//  * weights: parameters at the weight format's bytes (floating-point ones re-sized to the
+//    precision, quantised integers at their own size). Training keeps fp32 master weights (PyTorch
+//    AMP) plus, below 4 bytes per element, a copy in the precision (autocast's cast cache).
 //  * activations, inference: GraphSummary::peak_activation_bytes (liveness over the topological
-//    order) re-sized to the precision; training: GraphSummary::activation_bytes, every activation
-//    buffer summed as if none were freed, as the upper bound of what the forward pass saves for
-//    backward (frameworks free some, recompute none).
+//    order) re-sized to the precision; training: the tensors autograd keeps for backward
+//    (saved_activations.h) plus that peak live working set.
 //  * workspace (cuBLAS/cuDNN scratch): the largest operand of any gemm/conv node, times the
 //    calibration's workspace.fraction_of_largest_operand, capped at workspace.cap_bytes.
 //  * runtime context: the CUDA/ROCm context and framework state not visible in the graph, from the

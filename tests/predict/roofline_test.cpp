@@ -14,6 +14,7 @@
 #include "graph/graph_summary.h"
 #include "predict/kernel_plan.h"
 #include "predict/memory.h"
+#include "predict/saved_activations.h"
 #include "predict/op_class.h"
 #include "predict/power.h"
 #include "predict/roofline_calibration.h"
@@ -368,7 +369,10 @@ TEST(RooflineMemory, TrainingAddsGradientsOptimizerStateAndStoredActivations) {
   EXPECT_DOUBLE_EQ(adam.weights_bytes, kMatBytes + kMatBytes / 2);  // fp32 master + bf16 copy
   EXPECT_DOUBLE_EQ(adam.gradient_bytes, params * 4);
   EXPECT_DOUBLE_EQ(adam.optimizer_state_bytes, params * 8);
-  EXPECT_DOUBLE_EQ(adam.activation_bytes, static_cast<double>(s.activation_bytes) / 2);
+  // Autograd keeps the MatMul's input x (w is a parameter; Add and Reshape keep nothing), plus the
+  // forward's peak live set, all at bf16.
+  EXPECT_EQ(saved_for_backward(g).float_bytes, static_cast<int64_t>(kMatBytes));
+  EXPECT_DOUBLE_EQ(adam.activation_bytes, (kMatBytes + static_cast<double>(s.peak_activation_bytes)) / 2);
   const auto sgd = estimate_peak_memory(g, s, Precision::kFp32, Mode::kTraining, Optimizer::kSgdMomentum, 0, c, "nvidia");
   EXPECT_DOUBLE_EQ(sgd.weights_bytes, kMatBytes);
   EXPECT_DOUBLE_EQ(sgd.optimizer_state_bytes, params * 4);

@@ -171,10 +171,11 @@ TEST(RooflineTimmTraining, HeldOutModelsWithinMeasuredError) {
     std::cout << fmt::format("training {}: MAPE {:.1f}%  inside band {:.0f}%  n={}\n", group, 100 * mape_of(v),
                              100.0 * inside[group] / static_cast<double>(v.size()), v.size());
   }
-  // Known gap (memory.h, training): stored activations are over-counted, so 6 of the 13 runs are
-  // predicted at 25-50 GB although they ran on 24 GB. Lower this bound as the memory model improves.
+  // Known gap (memory.h, training): with the tensors autograd keeps (saved_activations.h) 3 of the 13
+  // runs (resnet50, convnext_tiny, swin_t) are still predicted at 25-29 GiB although they ran on 24 GB
+  // (6 when every activation was counted as kept). Lower this bound as the memory model improves.
   std::cout << fmt::format("training memory: {} of 13 NCHW runs predicted above the card's 24 GB\n", memory_over);
-  EXPECT_LE(memory_over, 6);
+  EXPECT_LE(memory_over, 3);
   ASSERT_EQ(ape["eval nchw"].size(), 6u);
   EXPECT_LT(mape_of(ape["eval nchw"]), 0.18);
   EXPECT_GE(inside["eval nchw"], 3);
