@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "sweep_flags.h"
 #include "common/error.h"
 #include "dataset/store.h"
 #include "dataset/store_merge.h"
@@ -21,15 +22,7 @@ namespace {
 struct SubmitArgs {
   std::string db_dir;
   int shards = 0;
-  std::vector<std::string> models;
-  std::vector<int64_t> batches = {1};
-  std::vector<std::string> precisions = {"fp32"};
-  std::vector<std::string> modes = {"inference"};
-  std::string device = "cpu";
-  int warmup = 2;
-  int iterations = 5;
-  double cooldown = 0;
-  measure::ProfileOptions options;
+  SweepFlags sweep;
   measure::SlurmOptions slurm;
   bool local = false;
   bool dry_run = false;
@@ -86,17 +79,7 @@ void add_submit(CLI::App& parent) {
       "(sbatch --array), or run them here with --local; shard i stores into DIR/shard-i.sqlite");
   cmd->add_option("--shards", a->shards, "Number of shards (array tasks)")->required();
   cmd->add_option("--db-dir", a->db_dir, "Campaign directory on a file system every node sees")->required();
-  cmd->add_option("--models", a->models, "torchvision model names: resnet18,mobilenet_v2")->required()->delimiter(',');
-  cmd->add_option("--batches", a->batches, "Batch sizes (default 1)")->delimiter(',');
-  cmd->add_option("--precisions", a->precisions, "fp32,fp16,bf16 (default fp32)")->delimiter(',');
-  cmd->add_option("--modes", a->modes, "inference,training (default inference)")->delimiter(',');
-  cmd->add_option("--device", a->device, "cpu | cuda (default cpu)");
-  cmd->add_option("--warmup", a->warmup, "Untimed steps first (default 2)");
-  cmd->add_option("--iterations", a->iterations, "Timed steps (default 5)");
-  cmd->add_option("--cooldown", a->cooldown, "Seconds to idle before each job's warm-up (default 0)");
-  cmd->add_option("--python", a->options.python, "Python with torch + torchvision on the compute nodes");
-  cmd->add_option("--runner", a->options.runner, "run_workload.py (default: the source tree's)");
-  cmd->add_option("--cpu-device", a->options.cpu_device, "Catalog CPU for the CPU energy estimate without RAPL");
+  add_sweep_flags(*cmd, a->sweep, "Python with torch + torchvision on the compute nodes");
   cmd->add_option("--partition,-p", a->slurm.partition, "Slurm partition");
   cmd->add_option("--time,-t", a->slurm.time, "Slurm time limit per array task (e.g. 01:00:00)");
   cmd->add_option("--cpus-per-task", a->slurm.cpus_per_task, "Slurm CPUs per array task");
@@ -110,9 +93,8 @@ void add_submit(CLI::App& parent) {
     measure::Campaign c;
     c.dir = absolute(a->db_dir);
     c.shards = a->shards;
-    c.jobs = measure::expand_jobs(a->models, a->batches, a->precisions, a->modes, a->device, a->warmup, a->iterations,
-                                  a->cooldown);
-    c.options = a->options;
+    c.jobs = expand_sweep(a->sweep);
+    c.options = a->sweep.options;
     c.options.runner = absolute(c.options.runner.empty() ? measure::default_runner_path() : c.options.runner);
     c.perfcast_path = fs::canonical("/proc/self/exe").string();
     c.slurm = a->slurm;
