@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <map>
 
+#include "support/relative_errors.h"
 #include "common/csv.h"
 #include "graph/graph_summary.h"
 #include "graph/model_source.h"
@@ -21,25 +22,7 @@
 namespace perfcast::predict {
 namespace {
 
-struct Errors {
-  std::vector<double> rel;  // (predicted - measured) / measured
-  void add(double predicted, double measured) { rel.push_back((predicted - measured) / measured); }
-  double mape() const {
-    double s = 0;
-    for (double r : rel) s += std::fabs(r);
-    return rel.empty() ? 0 : 100 * s / static_cast<double>(rel.size());
-  }
-  double acc10() const {
-    double n = 0;
-    for (double r : rel) n += std::fabs(r) <= 0.10 ? 1 : 0;
-    return rel.empty() ? 0 : 100 * n / static_cast<double>(rel.size());
-  }
-  double median_ratio() const {
-    std::vector<double> v;
-    for (double r : rel) v.push_back(1 + r);
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
-  }
+struct Errors : testing::RelativeErrors {
   void print(const char* what) const {
     std::printf("[ LLM validation ] %-46s n=%3zu  MAPE %6.1f%%  Acc(10%%) %5.1f%%  median pred/meas %.2f\n", what,
                 rel.size(), mape(), acc10(), median_ratio());

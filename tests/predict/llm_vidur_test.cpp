@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "support/relative_errors.h"
 #include "common/csv.h"
 #include "graph/transformer_config.h"
 #include "graph/transformer_graph.h"
@@ -25,26 +26,7 @@
 namespace perfcast::predict {
 namespace {
 
-struct Errors {
-  std::vector<double> rel;
-  void add(double predicted, double measured) { rel.push_back((predicted - measured) / measured); }
-  double mape() const {
-    double s = 0;
-    for (double r : rel) s += std::fabs(r);
-    return rel.empty() ? 0 : 100 * s / static_cast<double>(rel.size());
-  }
-  double acc10() const {
-    double n = 0;
-    for (double r : rel) n += std::fabs(r) <= 0.10 ? 1 : 0;
-    return rel.empty() ? 0 : 100 * n / static_cast<double>(rel.size());
-  }
-  double median_ratio() const {
-    std::vector<double> v;
-    for (double r : rel) v.push_back(1 + r);
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
-  }
-};
+using Errors = testing::RelativeErrors;
 
 graph::TransformerConfig layer_config(const CsvRow& row) {
   graph::TransformerConfig c;
