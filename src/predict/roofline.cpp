@@ -291,7 +291,8 @@ TrainingPrediction predict_training_step(const graph::Graph& graph, const graph:
                     w.flops * wave_factor(w, device, calibration), bytes, bandwidth);
       r.compute_busy_s = std::min(w.flops / compute.peak, r.kernel_s);
       r.busy_s = r.compute_bound ? r.compute_busy_s : r.memory_busy_s;
-      r = scaled(r, tc.backward_multiplier);
+      r = scaled(r, w.op_class == OpClass::kDepthwiseConv ? tc.depthwise_conv_backward_multiplier
+                                                          : tc.backward_multiplier);
       for (int i = 0; i < kernels; ++i) totals.add(w.op_class, r, overhead, w.flops, bytes);
       backward = kernels * (r.kernel_s + overhead);
     }

@@ -87,7 +87,8 @@ struct TrainingPrediction {
 
 // One training step (forward, backward, optimizer update), a deliberately simple model:
 // (the backward and optimizer times below are then scaled by the calibration's training
-// multipliers, fitted on timm's measured training throughput: RooflineCalibration::training)
+// multipliers, fitted on timm's measured training throughput: RooflineCalibration::training;
+// depthwise convolutions' backward has its own multiplier)
 //  * forward: as predict_inference_latency;
 //  * backward: gemm/conv nodes run two kernels (input gradient, weight gradient), each with the
 //    forward node's FLOPs and bytes (so 2x FLOPs, 2x bytes, 2 launches); every other timed node

@@ -98,6 +98,10 @@ RooflineCalibration load_roofline_calibration(const std::string& path) {
   if (j.contains("training")) {
     const json& t = j["training"];
     c.training.backward_multiplier = r.number(t, "backward_multiplier", "training", 1e-3, 1e3);
+    c.training.depthwise_conv_backward_multiplier =
+        t.contains("depthwise_conv_backward_multiplier")
+            ? r.number(t, "depthwise_conv_backward_multiplier", "training", 1e-3, 1e3)
+            : c.training.backward_multiplier;
     c.training.optimizer_multiplier = r.number(t, "optimizer_multiplier", "training", 1e-3, 1e3);
     c.training.interval_low_factor = r.number(t, "interval_low_factor", "training", 1e-6, 1);
     c.training.interval_high_factor = r.number(t, "interval_high_factor", "training", 1, 1e6);

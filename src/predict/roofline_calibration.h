@@ -22,6 +22,9 @@ struct ClassParams {
 // Training-step constants (scripts/calibrate_training.py, fitted on timm training throughput).
 struct TrainingCalibration {
   double backward_multiplier = 1;   // scales the first-principles backward time
+  // Scales the backward of depthwise convolutions instead (their weight gradient runs far below the
+  // streaming roof); the file may omit it: then backward_multiplier.
+  double depthwise_conv_backward_multiplier = 1;
   double optimizer_multiplier = 1;  // scales the optimizer pass
   double interval_low_factor = 0;   // measured / predicted, 10th percentile; 0: use the inference band
   double interval_high_factor = 0;  // 90th percentile; 0: use the inference band

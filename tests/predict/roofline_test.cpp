@@ -207,6 +207,40 @@ TEST(RooflineSynthetic, TrainingStepIsForwardBackwardAndOptimizer) {
   EXPECT_THROW(parse_optimizer("lion"), Error);
 }
 
+// Y = depthwise 3x3 Conv(X[64x32x56x56]) (one input channel per group).
+Graph depthwise_conv() {
+  Graph g;
+  const TensorId x = add(g, "x", TensorKind::kInput, {64, 32, 56, 56});
+  const TensorId w = add(g, "w", TensorKind::kParameter, {32, 1, 3, 3});
+  const TensorId y = add(g, "y", TensorKind::kActivation, {64, 32, 56, 56});
+  g.inputs = {x};
+  g.outputs = {y};
+  Node conv{.name = "dw", .op_type = "Conv", .inputs = {x, w}, .outputs = {y}};
+  conv.attributes["group"].i = 32;
+  g.nodes.push_back(conv);
+  g.link();
+  return g;
+}
+
+TEST(RooflineSynthetic, DepthwiseConvBackwardHasItsOwnMultiplierAtTensorPrecisions) {
+  const Graph g = depthwise_conv();
+  const auto s = graph::summarize(g);
+  const RooflineCalibration unit = simple_calibration();
+  RooflineCalibration fitted = unit;
+  fitted.training.backward_multiplier = 1.5;
+  fitted.training.depthwise_conv_backward_multiplier = 4;
+  for (Precision precision : {Precision::kFp16, Precision::kFp32}) {
+    const auto base = predict_training_step(g, s, simple_device(), precision, Optimizer::kNone, unit);
+    const auto t = predict_training_step(g, s, simple_device(), precision, Optimizer::kNone, fitted);
+    ASSERT_GT(base.backward_s, 0);
+    EXPECT_NEAR(t.forward_s, base.forward_s, 1e-15);
+    // fp16 (the AMP rows the multipliers were fitted on): the depthwise one, not the general one;
+    // fp32 keeps the first-principles backward.
+    const double expected = precision == Precision::kFp16 ? 4 * base.backward_s : base.backward_s;
+    EXPECT_NEAR(t.backward_s, expected, 1e-12) << hardware::precision_name(precision);
+  }
+}
+
 // x -> Div(x, c) -> Erf -> Add(., 1) -> Mul(x, .) -> Mul(., 0.5) -> gelu ; gelu -> Sigmoid -> Mul(gelu, s)
 Graph gelu_silu() {
   Graph g;
@@ -339,6 +373,24 @@ TEST(RooflineCalibrationFile, ErrorsNameTheFileAndTheKey) {
   EXPECT_THROW(load_roofline_calibration(bad), Error);
   EXPECT_THROW(load_roofline_calibration(write_temp("perfcast_roofline_text.json", "not json")), Error);
   EXPECT_THROW(load_roofline_calibration("/no/such/roofline.json"), Error);
+}
+
+TEST(RooflineCalibrationFile, DepthwiseConvBackwardMultiplierDefaultsToTheGeneralOne) {
+  nlohmann::json j;
+  {
+    std::ifstream in(default_calibration_path());
+    j = nlohmann::json::parse(in);
+  }
+  j["training"]["backward_multiplier"] = 1.25;
+  j["training"]["depthwise_conv_backward_multiplier"] = 6.5;
+  const auto both = load_roofline_calibration(write_temp("perfcast_roofline_depthwise.json", j.dump()));
+  EXPECT_EQ(both.training.backward_multiplier, 1.25);
+  EXPECT_EQ(both.training.depthwise_conv_backward_multiplier, 6.5);
+  j["training"].erase("depthwise_conv_backward_multiplier");  // a file written before the key existed
+  const auto general = load_roofline_calibration(write_temp("perfcast_roofline_no_depthwise.json", j.dump()));
+  EXPECT_EQ(general.training.depthwise_conv_backward_multiplier, 1.25);
+  j["training"]["depthwise_conv_backward_multiplier"] = 0;
+  EXPECT_THROW(load_roofline_calibration(write_temp("perfcast_roofline_bad_depthwise.json", j.dump())), Error);
 }
 
 TEST(RooflineMemory, InferenceIsWeightsActivationsWorkspaceAndContext) {

@@ -117,16 +117,22 @@ TEST(RooflineTimmEndToEnd, HeldOutGpusAndSoftwareWithinMeasuredError) {
 
 // Training step (forward + backward + SGD-momentum update, AMP fp16) against timm's measured training
 // step time on an RTX 3090 (PyTorch 1.12; data/validation/timm_train_rows.csv, written by
-// scripts/calibrate_training.py). backward_multiplier in roofline.json was fitted on the NCHW rows of
-// 7 models (split=fit); the other 6 models are held out. Measured when fitted: held-out NCHW MAPE
-// 14.0%, Acc10 50%, 67% inside the band (first principles, multiplier 1: 21.7%).
+// scripts/calibrate_training.py). The backward multipliers in roofline.json (general, and depthwise
+// convolutions') were fitted on the NCHW rows of 7 models (split=fit, two of them depthwise: MobileNetV2,
+// EfficientNet-B0); the other 6 models are held out, among them the depthwise MobileNetV3-L and MnasNet.
+// The band comes from leave-one-model-out residuals of the fit models. Measured when fitted: held-out
+// NCHW MAPE 8.3%, 6 of 6 inside the band (one multiplier, in-sample band: 14.2%, 4 of 6).
 TEST(RooflineTimmTraining, HeldOutModelsWithinMeasuredError) {
   const CsvTable rows = read_csv(hardware::default_data_dir() + "/validation/timm_train_rows.csv");
   rows.require_columns({"perfcast_model", "layout", "device", "split", "train_batch_size", "train_step_time"});
   const auto catalog = hardware::DeviceCatalog::load();
   const RooflineCalibration calibration = load_roofline_calibration();
   ASSERT_NE(calibration.training.backward_multiplier, 1.0) << "roofline.json has no fitted training section";
+  ASSERT_NE(calibration.training.depthwise_conv_backward_multiplier, calibration.training.backward_multiplier)
+      << "roofline.json has no depthwise convolution multiplier (or was fitted with --split families): "
+      << "refit with /usr/bin/python3 scripts/calibrate_training.py";
   std::map<std::string, std::vector<double>> ape;
+  std::map<std::string, double> depthwise_held_out_error;  // NCHW, |predicted / measured - 1|
   std::map<std::string, int> inside;
   std::map<std::pair<std::string, int64_t>, std::unique_ptr<Model>> models;
   int memory_over = 0;  // NCHW runs predicted not to fit in 24 GB although they ran
@@ -149,6 +155,8 @@ TEST(RooflineTimmTraining, HeldOutModelsWithinMeasuredError) {
     const std::string group = row.required("split") + " " + row.required("layout");
     ape[group].push_back(std::abs(t.step.latency_ms.value - measured_ms) / measured_ms);
     inside[group] += t.step.latency_ms.low <= measured_ms && measured_ms <= t.step.latency_ms.high;
+    if (group == "eval nchw" && (name == "mobilenet_v3_large" || name == "mnasnet1_0"))
+      depthwise_held_out_error[name] = ape[group].back();
     // timm ran this batch on a 24 GB card, so the predicted training memory must fit (the only memory
     // evidence in the shared data: one-sided, it cannot calibrate the memory band).
     const auto memory = estimate_peak_memory(model->graph, model->summary, hardware::Precision::kFp16, Mode::kTraining,
@@ -177,13 +185,18 @@ TEST(RooflineTimmTraining, HeldOutModelsWithinMeasuredError) {
   std::cout << fmt::format("training memory: {} of 13 NCHW runs predicted above the card's 24 GB\n", memory_over);
   EXPECT_LE(memory_over, 3);
   ASSERT_EQ(ape["eval nchw"].size(), 6u);
-  EXPECT_LT(mape_of(ape["eval nchw"]), 0.18);
-  EXPECT_GE(inside["eval nchw"], 3);
-  EXPECT_LT(mape_of(ape["fit nchw"]), 0.21);
+  EXPECT_LT(mape_of(ape["eval nchw"]), 0.11);  // one multiplier: 14.2%
+  EXPECT_GE(inside["eval nchw"], 5);           // >= 80% of the held-out models; in-sample band: 4
+  EXPECT_LT(mape_of(ape["fit nchw"]), 0.10);
+  // The held-out depthwise models, 26-29% too fast with one multiplier.
+  ASSERT_EQ(depthwise_held_out_error.size(), 2u);
+  for (const auto& [name, error] : depthwise_held_out_error) EXPECT_LT(error, 0.15) << name;
   // Same figures as the script's (it predicts through the CLI): they must agree.
   std::ifstream in(calibration.file);
   const auto metrics = nlohmann::json::parse(in)["training"]["metrics"];
-  EXPECT_NEAR(mape_of(ape["eval nchw"]), metrics["eval nchw, held-out models"]["fitted"]["mape"].get<double>(), 0.01);
+  const auto& held_out = metrics["eval nchw, held-out models"]["fitted"];
+  EXPECT_NEAR(mape_of(ape["eval nchw"]), held_out["mape"].get<double>(), 0.01);
+  EXPECT_NEAR(inside["eval nchw"] / 6.0, held_out["inside_band"].get<double>(), 1e-3);
 }
 
 }  // namespace
