@@ -12,6 +12,8 @@
 
 #include "common/csv.h"
 #include "common/error.h"
+#include "common/quantile.h"
+#include "learn/reference_transfer.h"
 
 namespace perfcast::learn {
 namespace {
@@ -81,10 +83,7 @@ DeviceCalibration fit_candidate(const std::string& base, const std::string& form
   if (form == "none") return cal;
   if (form == "scale") {
     // The median: a few rows dominated by launch overhead or a slow kernel must not set the factor.
-    std::vector<double> sorted = y;
-    std::sort(sorted.begin(), sorted.end());
-    const size_t m = sorted.size();
-    cal.intercept = m % 2 ? sorted[m / 2] : 0.5 * (sorted[m / 2 - 1] + sorted[m / 2]);
+    cal.intercept = median(y);
     return cal;
   }
   cal.ridge_lambda = kCalibrationRidgeLambda;
@@ -128,13 +127,6 @@ double log_correction(const DeviceCalibration& cal, const BaseRow& r) {
   return c;
 }
 
-double quantile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
-}
 
 // MAPE and Acc(10%) without Kendall's tau (O(n^2), too slow for the repeated few-shot evaluation).
 Metrics quick_metrics(const std::vector<double>& meas, const std::vector<double>& pred) {
@@ -283,17 +275,23 @@ DeviceCalibration fit_device_calibration(const std::string& device_id, const std
   best.device_id = device_id;
   best.n_rows = n;
   best.loo_mape_pct = best_mape;
-  // 80% band of the leave-one-out residuals: their 10th-90th percentiles, or mean -/+ t * sd *
-  // sqrt(1 + 1/n) when wider (a few rows' percentiles understate the spread).
+  const LogBand band = loo_log_band(best_resid);
+  best.log_q_low = band.low;
+  best.log_q_high = band.high;
+  best.loo_log_residuals = std::move(best_resid);
+  return best;
+}
+
+LogBand loo_log_band(const std::vector<double>& resid) {
+  const size_t n = resid.size();
+  if (n < 2) throw Error("an interval needs at least 2 leave-one-out residuals");
   double mean = 0, var = 0;
-  for (double r : best_resid) mean += r / static_cast<double>(n);
-  for (double r : best_resid) var += (r - mean) * (r - mean) / static_cast<double>(n - 1);
+  for (double r : resid) mean += r / static_cast<double>(n);
+  for (double r : resid) var += (r - mean) * (r - mean) / static_cast<double>(n - 1);
   const double df = static_cast<double>(n - 1);
   const double t90 = 1.2816 + 0.8466 / df;  // one-sided 90% Student t quantile (Cornish-Fisher, first order)
   const double half = t90 * std::sqrt(var) * std::sqrt(1.0 + 1.0 / static_cast<double>(n));
-  best.log_q_low = std::min({0.0, quantile(best_resid, 0.1), mean - half});
-  best.log_q_high = std::max({0.0, quantile(best_resid, 0.9), mean + half});
-  return best;
+  return {std::min({0.0, quantile(resid, 0.1), mean - half}), std::max({0.0, quantile(resid, 0.9), mean + half})};
 }
 
 double apply_calibration(const DeviceCalibration& cal, const BaseRow& base) {
@@ -370,6 +368,9 @@ std::vector<FewShotRow> evaluate_few_shot(const TimmDataset& data, const hardwar
       base[k].log_compute_over_memory = std::log(std::max(prior.compute_s, 1e-15) / std::max(prior.memory_s, 1e-15));
       meas[k] = r.step_time_ms;
     }
+    const ReferenceTable references = ReferenceTable::from_timm(data, device_id);
+    std::vector<ReferenceLogMs> refs(split.test.size());
+    for (size_t k = 0; k < split.test.size(); ++k) refs[k] = references.lookup(data.rows[split.test[k]].workload);
     for (size_t n_shots : shots) {
       if (n_shots >= split.test.size()) continue;
       FewShotRow row;
@@ -378,7 +379,7 @@ std::vector<FewShotRow> evaluate_few_shot(const TimmDataset& data, const hardwar
       row.seeds = seeds;
       std::map<std::string, int> chosen;
       const double w = 1.0 / static_cast<double>(seeds);
-      double coverage = 0;
+      double coverage = 0, transfer_coverage = 0, reference_share = 0;
       for (size_t seed = 0; seed < seeds; ++seed) {
         std::vector<size_t> order(split.test.size());
         for (size_t k = 0; k < order.size(); ++k) order[k] = k;
@@ -386,16 +387,24 @@ std::vector<FewShotRow> evaluate_few_shot(const TimmDataset& data, const hardwar
         for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
         std::vector<BaseRow> fit_base;
         std::vector<double> fit_meas;
+        std::vector<ReferenceLogMs> fit_refs;
         for (size_t k = 0; k < n_shots; ++k) {
           fit_base.push_back(base[order[k]]);
           fit_meas.push_back(meas[order[k]]);
+          fit_refs.push_back(refs[order[k]]);
         }
         const DeviceCalibration cal = fit_device_calibration(device_id, fit_base, fit_meas);
         ++chosen[cal.base + "/" + cal.form];
+        const auto ref_cal = fit_reference_calibration(fit_refs, fit_meas, cal);
+        const bool use_ref = ref_cal && ref_cal->used;
+        row.reference_used_seeds += use_ref;
         double log_scale = 0;
         for (size_t k = 0; k < n_shots; ++k) log_scale += std::log(fit_meas[k] / fit_base[k].prior_ms) / static_cast<double>(n_shots);
-        std::vector<double> m, p_roof, p_xgb, p_scale, p_cal;
-        size_t inside = 0;
+        std::vector<double> m, p_roof, p_xgb, p_scale, p_cal, p_transfer, m_ref, p_cal_ref, p_transfer_ref;
+        size_t inside = 0, inside_transfer = 0;
+        const auto inside_band = [](double measured, double pred, double log_low, double log_high) {
+          return measured >= pred * std::exp(log_low) && measured <= pred * std::exp(log_high);
+        };
         for (size_t k = n_shots; k < order.size(); ++k) {
           const BaseRow& b = base[order[k]];
           m.push_back(meas[order[k]]);
@@ -404,16 +413,38 @@ std::vector<FewShotRow> evaluate_few_shot(const TimmDataset& data, const hardwar
           p_scale.push_back(b.prior_ms * std::exp(log_scale));
           const double pc = apply_calibration(cal, b);
           p_cal.push_back(pc);
-          if (m.back() >= pc * std::exp(cal.log_q_low) && m.back() <= pc * std::exp(cal.log_q_high)) ++inside;
+          inside += inside_band(m.back(), pc, cal.log_q_low, cal.log_q_high);
+          const auto pr = ref_cal ? apply_reference(*ref_cal, refs[order[k]]) : std::nullopt;
+          if (pr) {
+            m_ref.push_back(m.back());
+            p_cal_ref.push_back(pc);
+            p_transfer_ref.push_back(use_ref ? *pr : pc);
+          }
+          if (use_ref && pr) {
+            p_transfer.push_back(*pr);
+            inside_transfer += inside_band(m.back(), *pr, ref_cal->log_q_low, ref_cal->log_q_high);
+          } else {
+            p_transfer.push_back(pc);
+            inside_transfer += inside_band(m.back(), pc, cal.log_q_low, cal.log_q_high);
+          }
         }
         row.n_eval = m.size();
         accumulate(row.roofline, quick_metrics(m, p_roof), w);
         accumulate(row.uncalibrated, quick_metrics(m, p_xgb), w);
         accumulate(row.scale_only, quick_metrics(m, p_scale), w);
         accumulate(row.calibrated, quick_metrics(m, p_cal), w);
+        accumulate(row.transfer, quick_metrics(m, p_transfer), w);
+        if (!m_ref.empty()) {
+          accumulate(row.reference_rows, quick_metrics(m_ref, p_cal_ref), w);
+          accumulate(row.reference_rows_transfer, quick_metrics(m_ref, p_transfer_ref), w);
+        }
         coverage += w * 100.0 * static_cast<double>(inside) / static_cast<double>(m.size());
+        transfer_coverage += w * 100.0 * static_cast<double>(inside_transfer) / static_cast<double>(m.size());
+        reference_share += w * 100.0 * static_cast<double>(m_ref.size()) / static_cast<double>(m.size());
       }
       row.coverage_pct = coverage;
+      row.transfer_coverage_pct = transfer_coverage;
+      row.reference_share_pct = reference_share;
       int best = -1;
       for (const auto& [name, count] : chosen)
         if (count > best) {

@@ -69,7 +69,15 @@ struct DeviceCalibration {
   double log_q_low = 0, log_q_high = 0;  // 10th / 90th percentile of leave-one-out log(measured / predicted)
   double loo_mape_pct = 0;
   size_t n_rows = 0;
+  std::vector<double> loo_log_residuals;  // per fitted row, log(measured / leave-one-out prediction); not saved
 };
+
+// The 80% band of leave-one-out log residuals: their 10th-90th percentiles, or mean -/+ t * sd *
+// sqrt(1 + 1/n) when wider (a few rows' percentiles understate the spread); always contains 0.
+struct LogBand {
+  double low = 0, high = 0;
+};
+LogBand loo_log_band(const std::vector<double>& loo_log_residuals);
 
 inline constexpr double kCalibrationRidgeLambda = 2.0;
 
@@ -97,10 +105,18 @@ struct FewShotRow {
   Metrics calibrated;          // the chosen correction
   double coverage_pct = 0;     // share of evaluation rows inside the calibrated 80% interval
   std::string chosen;          // most frequent chosen candidate "base/form"
+  // With reference transfer (learn/reference_transfer.h): rows measured on another known GPU are
+  // predicted from that measurement when the reference path won on leave-one-out error.
+  Metrics transfer;            // every evaluation row: reference path where used, else `calibrated`
+  double transfer_coverage_pct = 0;
+  double reference_share_pct = 0;  // evaluation rows with a reference measurement
+  Metrics reference_rows;      // the chosen correction restricted to the rows with a reference...
+  Metrics reference_rows_transfer;  // ...and the transfer prediction on the same rows
+  size_t reference_used_seeds = 0;  // draws in which the reference path won
 };
 // For every device with rows: train XGBoost on the other devices' rows, then for each N in `shots`
 // and each seed draw N rows of the device, calibrate and measure on the device's other rows (metrics
-// averaged over seeds). Devices listed in `devices` only, when not empty.
+// averaged over seeds). The reference measurements are the other devices' rows only. Devices listed in `devices` only, when not empty.
 std::vector<FewShotRow> evaluate_few_shot(const TimmDataset& data, const hardware::DeviceCatalog& catalog,
                                           const XgbParams& params, const std::vector<size_t>& shots, size_t seeds,
                                           const std::vector<std::string>& devices = {});

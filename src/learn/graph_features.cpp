@@ -249,4 +249,13 @@ GraphSample make_graph_sample(const graph::Graph& g, const hardware::Device& dev
   return make_graph_sample(g, graph::summarize(g), device, batch);
 }
 
+double naive_roofline_ms(const GraphSample& sample) {
+  const auto& names = static_feature_names();
+  const size_t roof = static_cast<size_t>(std::find(names.begin(), names.end(), "ln_roof_ms") - names.begin());
+  if (sample.static_features.size() != names.size())
+    throw Error(fmt::format("graph sample has {} static features, {} with the device's; no roofline prior",
+                            sample.static_features.size(), names.size()));
+  return std::exp(static_cast<double>(sample.static_features[roof]));
+}
+
 }  // namespace perfcast::learn

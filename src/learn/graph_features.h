@@ -64,4 +64,8 @@ GraphSample make_graph_part(const graph::Graph& g, const graph::GraphSummary& su
 // exactly the graph-level block); throws perfcast::Error otherwise.
 void append_device_features(GraphSample& sample, const hardware::Device& device);
 
+// exp(ln_roof_ms): the naive roofline of a full sample's totals on its device, in ms (the prior the
+// graph predictors correct). Throws perfcast::Error when the sample lacks the device features.
+double naive_roofline_ms(const GraphSample& sample);
+
 }  // namespace perfcast::learn

@@ -8,23 +8,13 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/quantile.h"
 #include "learn/evaluation.h"
 #include "learn/features.h"
 #include "learn/ood.h"
 #include "learn/xgb_model.h"
 
 namespace perfcast::learn {
-namespace {
-
-double quantile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
-}
-
-}  // namespace
 
 nlohmann::json annotate_sidecar(const std::string& model_path, const TimmDataset& data,
                                 const hardware::DeviceCatalog& catalog, bool write) {

@@ -43,6 +43,8 @@ OodStats fit_ood(const std::vector<WorkloadRow>& rows, const std::vector<const h
   std::set<std::vector<double>> distinct;
   s.batch_min = rows.front().batch;
   s.batch_max = rows.front().batch;
+  s.img_size_min = rows.front().img_size;
+  s.img_size_max = rows.front().img_size;
   std::set<std::string> ids;
   s.peak_tflops_min = std::numeric_limits<double>::infinity();
   s.peak_tflops_max = 0;
@@ -52,6 +54,8 @@ OodStats fit_ood(const std::vector<WorkloadRow>& rows, const std::vector<const h
     distinct.insert(ood_features(rows[i]));
     s.batch_min = std::min(s.batch_min, rows[i].batch);
     s.batch_max = std::max(s.batch_max, rows[i].batch);
+    s.img_size_min = std::min(s.img_size_min, rows[i].img_size);
+    s.img_size_max = std::max(s.img_size_max, rows[i].img_size);
     const hardware::Device& dev = *devices[i];
     if (ids.insert(dev.id).second) {
       const double peak = dev.peak_flops(rows[i].precision) / 1e12;
@@ -129,6 +133,9 @@ OodVerdict check_ood(const OodStats& s, const WorkloadRow& row, const hardware::
                                     device.memory_bandwidth_gb_s, s.bandwidth_gb_s_min, s.bandwidth_gb_s_max));
   if (row.batch < s.batch_min || row.batch > s.batch_max)
     v.reasons.push_back(fmt::format("batch {} is outside the training batches [{}, {}]", row.batch, s.batch_min, s.batch_max));
+  if (s.img_size_max > 0 && (row.img_size < s.img_size_min || row.img_size > s.img_size_max))
+    v.reasons.push_back(fmt::format("image side {} px is outside the training images' [{}, {}]", row.img_size,
+                                    s.img_size_min, s.img_size_max));
   v.out_of_distribution = !v.reasons.empty();
   return v;
 }
@@ -144,6 +151,7 @@ nlohmann::json to_json(const OodStats& s) {
           {"peak_tflops_range", {s.peak_tflops_min, s.peak_tflops_max}},
           {"bandwidth_gb_s_range", {s.bandwidth_gb_s_min, s.bandwidth_gb_s_max}},
           {"batch_range", {s.batch_min, s.batch_max}},
+          {"img_size_range", {s.img_size_min, s.img_size_max}},
           {"devices", s.devices},
           {"interval_widening", kOodIntervalWidening},
           {"rule",
@@ -184,11 +192,61 @@ OodStats ood_from_json(const nlohmann::json& j, const std::string& origin) {
     s.bandwidth_gb_s_max = bw[1];
     s.batch_min = batch[0];
     s.batch_max = batch[1];
+    if (j.contains("img_size_range")) {
+      const auto img = j.at("img_size_range").get<std::vector<int64_t>>();
+      if (img.size() != 2) throw Error(fmt::format("{}: malformed OOD statistics (img_size_range)", origin));
+      s.img_size_min = img[0];
+      s.img_size_max = img[1];
+    }
     s.devices = j.at("devices").get<std::vector<std::string>>();
     return s;
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}: malformed OOD statistics: {}", origin, e.what()));
   }
+}
+
+OodStatsByKind fit_ood_by_kind(const std::vector<WorkloadRow>& rows, const std::vector<const hardware::Device*>& devices) {
+  if (rows.size() != devices.size()) throw Error("the OOD statistics need training rows with their devices");
+  std::map<std::string, std::pair<std::vector<WorkloadRow>, std::vector<const hardware::Device*>>> by_kind;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    auto& [kind_rows, kind_devices] = by_kind[devices[i]->kind];
+    kind_rows.push_back(rows[i]);
+    kind_devices.push_back(devices[i]);
+  }
+  OodStatsByKind out;
+  for (const auto& [kind, part] : by_kind) out[kind] = fit_ood(part.first, part.second);
+  return out;
+}
+
+OodVerdict check_ood(const OodStatsByKind& stats, const WorkloadRow& row, const hardware::Device& device) {
+  const auto it = stats.find(device.kind);
+  if (it != stats.end()) return check_ood(it->second, row, device);
+  std::string kinds;
+  for (const auto& [kind, s] : stats) kinds += (kinds.empty() ? "" : ", ") + kind;
+  return ood_verdict_for_unknown(fmt::format("no training rows on {} devices (trained on {})", device.kind, kinds));
+}
+
+OodVerdict ood_verdict_for_unknown(const std::string& why) {
+  OodVerdict v;
+  v.out_of_distribution = true;
+  v.nn_distance = std::numeric_limits<double>::infinity();
+  v.reasons.push_back(why);
+  return v;
+}
+
+nlohmann::json to_json(const OodStatsByKind& stats) {
+  nlohmann::json by_kind = nlohmann::json::object();
+  for (const auto& [kind, s] : stats) by_kind[kind] = to_json(s);
+  return {{"by_device_kind", by_kind}};
+}
+
+OodStatsByKind ood_by_kind_from_json(const nlohmann::json& j, const std::string& origin) {
+  if (!j.is_object() || !j.contains("by_device_kind") || !j.at("by_device_kind").is_object())
+    throw Error(fmt::format("{}: malformed OOD statistics: no \"by_device_kind\" object", origin));
+  OodStatsByKind out;
+  for (const auto& [kind, s] : j.at("by_device_kind").items()) out[kind] = ood_from_json(s, origin + " (" + kind + ")");
+  if (out.empty()) throw Error(fmt::format("{}: OOD statistics for no device kind", origin));
+  return out;
 }
 
 }  // namespace perfcast::learn

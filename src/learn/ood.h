@@ -7,9 +7,12 @@
 // a feature lies outside the training range, or when its nearest training workload is farther than
 // the 99th percentile of the training workloads' own nearest-neighbour distances.
 // Device side: peak FLOP/s of the precision and memory bandwidth outside the training devices'
-// range. Batch outside the training batches is reported too.
+// range. Batch and image side outside the training ones are reported too.
+// Training data whose device kinds differ in batch and scale (NAS-Bench-201: GPUs at batch 32,
+// Xeons at batch 1) keeps one set of statistics per device kind (OodStatsByKind).
 // The learned interval is widened by kOodIntervalWidening (in log space) when anything is flagged.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,6 +34,7 @@ struct OodStats {
   double peak_tflops_min = 0, peak_tflops_max = 0;
   double bandwidth_gb_s_min = 0, bandwidth_gb_s_max = 0;
   int64_t batch_min = 0, batch_max = 0;
+  int64_t img_size_min = 0, img_size_max = 0;  // 0: not checked (sidecars written before it was stored)
   std::vector<std::string> devices;  // training device ids
 };
 
@@ -53,5 +57,15 @@ nlohmann::json to_json(const OodStats& stats);
 nlohmann::json to_json(const OodVerdict& verdict);
 // Throws perfcast::Error naming `origin` when a key is missing or malformed.
 OodStats ood_from_json(const nlohmann::json& j, const std::string& origin);
+
+// Device kind ("gpu", "cpu") -> statistics of the training rows on devices of that kind.
+using OodStatsByKind = std::map<std::string, OodStats>;
+OodStatsByKind fit_ood_by_kind(const std::vector<WorkloadRow>& rows, const std::vector<const hardware::Device*>& devices);
+// The device kind's statistics decide; a kind without training rows is out of distribution.
+OodVerdict check_ood(const OodStatsByKind& stats, const WorkloadRow& row, const hardware::Device& device);
+// An input the statistics cannot describe (e.g. not an image model): out of distribution, `why`.
+OodVerdict ood_verdict_for_unknown(const std::string& why);
+nlohmann::json to_json(const OodStatsByKind& stats);  // {"by_device_kind": {kind: stats}}
+OodStatsByKind ood_by_kind_from_json(const nlohmann::json& j, const std::string& origin);
 
 }  // namespace perfcast::learn

@@ -130,6 +130,18 @@ const RegisteredPredictor* PredictorRegistry::find(const std::string& name, cons
   return nullptr;
 }
 
+const RegisteredPredictor* PredictorRegistry::best_of(const std::vector<std::string>& names, const std::string& target,
+                                                      const std::string& split) const {
+  const RegisteredPredictor* best = nullptr;
+  for (const auto& p : predictors_) {
+    if (p.target != target || std::find(names.begin(), names.end(), p.name) == names.end()) continue;
+    const bool better_split = best && p.split == split && best->split != split;
+    const bool same_split = !best || (p.split == split) == (best->split == split);
+    if (!best || better_split || (same_split && p.mape_pct < best->mape_pct)) best = &p;
+  }
+  return best;
+}
+
 PredictorRegistry::Choice PredictorRegistry::choose(const std::string& target, const RequestKind& request,
                                                     const std::vector<std::string>& runnable) const {
   Choice choice;

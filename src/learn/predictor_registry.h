@@ -64,6 +64,10 @@ class PredictorRegistry {
   const std::vector<std::string>& skipped() const { return skipped_; }
   // The predictor named `name` for `target`, or nullptr.
   const RegisteredPredictor* find(const std::string& name, const std::string& target) const;
+  // Among the predictors named one of `names` for `target`, the one with the lowest validated MAPE,
+  // preferring those validated on `split` (any split when none was); nullptr when none is named so.
+  const RegisteredPredictor* best_of(const std::vector<std::string>& names, const std::string& target,
+                                     const std::string& split) const;
 
   struct Choice {
     const RegisteredPredictor* learned = nullptr;  // nullptr: the roofline

@@ -56,6 +56,43 @@ TEST(Ood, FarModelsAndDevicesAreFlaggedNearOnesAreNot) {
   EXPECT_THROW(ood_from_json(bad, "bad"), Error);
 }
 
+TEST(Ood, PerDeviceKindStatisticsJudgeEachKindByItsOwnRows) {
+  const auto catalog = hardware::DeviceCatalog::load();
+  std::vector<WorkloadRow> rows;
+  std::vector<const hardware::Device*> devices;
+  for (int i = 0; i < 20; ++i) {
+    WorkloadRow r = row(1 + 0.05 * i, 0.1 + 0.01 * i, 0.5 + 0.02 * i, 32);
+    r.precision = hardware::Precision::kFp32;
+    r.img_size = 32;
+    rows.push_back(r);
+    devices.push_back(&catalog.get(i % 2 ? "rtx-2080ti" : "gtx-1080ti"));
+    r.batch = 1;
+    rows.push_back(r);
+    devices.push_back(&catalog.get("xeon-gold-6226"));
+  }
+  const OodStatsByKind stats = fit_ood_by_kind(rows, devices);
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_EQ(stats.at("gpu").batch_min, 32);
+  EXPECT_EQ(stats.at("cpu").batch_max, 1);
+  WorkloadRow probe = rows[4];
+  EXPECT_FALSE(check_ood(stats, probe, catalog.get("rtx-2080ti")).out_of_distribution);
+  probe.batch = 1;  // seen on the CPUs, not on the GPUs
+  EXPECT_TRUE(check_ood(stats, probe, catalog.get("rtx-2080ti")).out_of_distribution);
+  EXPECT_FALSE(check_ood(stats, probe, catalog.get("xeon-gold-6226")).out_of_distribution);
+  probe.batch = 32;
+  probe.img_size = 224;
+  const OodVerdict big_images = check_ood(stats, probe, catalog.get("rtx-2080ti"));
+  EXPECT_TRUE(big_images.out_of_distribution);
+  EXPECT_NE(big_images.reasons.back().find("image side 224"), std::string::npos);
+  const OodStatsByKind gpu_only = {{"gpu", stats.at("gpu")}};
+  EXPECT_TRUE(check_ood(gpu_only, rows[1], catalog.get("xeon-gold-6226")).out_of_distribution);
+
+  const OodStatsByKind back = ood_by_kind_from_json(to_json(stats), "test");
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back.at("gpu").img_size_max, 32);
+  EXPECT_THROW(ood_by_kind_from_json(to_json(stats.at("gpu")), "flat"), Error);
+}
+
 // The shipped model: timm's resnet50 at batch 256 on a training GPU is in distribution; a
 // 70B-parameter "image model" is not, and its interval is wider.
 TEST(Ood, ShippedModelWidensTheIntervalOutOfDistribution) {

@@ -99,6 +99,27 @@ TEST(PredictorRegistry, ReadsGnnStyleSidecarsAndNeverRunsWhatItCannot) {
   EXPECT_EQ(cell.learned->name, "sage");
 }
 
+TEST(PredictorRegistry, BestOfPrefersTheSplitAskedForThenTheLowestMape) {
+  const std::string dir = temp_dir("best_of");
+  auto gnn = [](const std::string& name, const std::string& split, double mape) {
+    return nlohmann::json{{"predictor", name},
+                          {"metrics", {{"model", {{"mape_pct", mape}}}}},
+                          {"split", {{"kind", split}}},
+                          {"data", {{"target", "latency_ms of one batch"}}}};
+  };
+  std::ofstream(dir + "/a.meta.json") << gnn("sage", "device", 5).dump();
+  std::ofstream(dir + "/b.meta.json") << gnn("sage", "arch", 9).dump();
+  std::ofstream(dir + "/c.meta.json") << gnn("gin", "arch", 8).dump();
+  std::ofstream(dir + "/d.meta.json") << gnn("gin", "device", 3).dump();
+  const auto reg = PredictorRegistry::load(dir);
+  ASSERT_NE(reg.best_of({"sage"}, "latency", "arch"), nullptr);
+  EXPECT_DOUBLE_EQ(reg.best_of({"sage"}, "latency", "arch")->mape_pct, 9);  // arch beats a lower device-split MAPE
+  EXPECT_EQ(reg.best_of({"sage", "gin"}, "latency", "arch")->name, "gin");
+  EXPECT_DOUBLE_EQ(reg.best_of({"sage", "gin"}, "latency", "random")->mape_pct, 3);  // no such split: any
+  EXPECT_EQ(reg.best_of({"gae-sage"}, "latency", "arch"), nullptr);
+  EXPECT_EQ(reg.best_of({"sage"}, "memory", "arch"), nullptr);
+}
+
 TEST(PredictorRegistry, ShippedXgbSidecarStatesItsValidationIntervalAndDomain) {
   const auto reg = PredictorRegistry::load();
   const RegisteredPredictor* xgb = reg.find("xgb", "latency");

@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <cmath>
 #include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <vector>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -118,6 +123,68 @@ TEST(PredictPredictorCli, CalibrateFromTimmRowsThenPredictUsesIt) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.output.find("bad.csv:2:"), std::string::npos) << bad.output;
   EXPECT_NE(bad.output.find("latency_ms"), std::string::npos) << bad.output;
+}
+
+// Calibrating an RTX 5090 from 25 of its rows transfers the other GPUs' measurements of every other
+// workload; checked against the 5090's own measurements of those workloads.
+TEST(PredictPredictorCli, CalibrateTransfersTheOtherGpusMeasurements) {
+  const std::string name = "benchmark-infer-amp-nchw-pt291-cu130-5090.csv";
+  const std::string src = perfcast::learn::default_timm_dir() + "/" + name;
+  if (!fs::exists(src)) GTEST_SKIP() << "no timm data at " << src;
+  const fs::path dir = fs::temp_directory_path() / "perfcast_calibrate_transfer_cli_test";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::map<std::string, double> measured_ms;  // "model,img size,batch" -> ms per batch, rows not used for calibrating
+  {
+    std::ifstream in(src);
+    std::ofstream out(dir / name);  // timm's file name: it fixes fp16, NCHW, eager, PyTorch 2.9
+    std::string line;
+    // The header and every 130th row (about 25): the file is sorted by throughput, so this spans tiny
+    // to large models, as a user would choose them; its first rows are all tiny test models.
+    for (int i = 0; std::getline(in, line); ++i) {
+      if (i % 130 == 0) {
+        out << line << "\n";
+        continue;
+      }
+      std::stringstream cells(line);
+      std::vector<std::string> c;
+      for (std::string cell; std::getline(cells, cell, ',');) c.push_back(cell);
+      if (c.size() >= 5 && !c[3].empty()) measured_ms[c[0] + "," + c[1] + "," + c[4]] = std::stod(c[3]);  // img size, step time, batch
+    }
+  }
+  const std::string predictions = (dir / "predicted.csv").string();
+  const CliRun run = run_cli("calibrate --device rtx-5090 --data " + (dir / name).string() + " --out " +
+                             (dir / "cal.json").string() + " --predict-out " + predictions);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("used for workloads measured elsewhere"), std::string::npos) << run.output;
+  std::ifstream saved_in(dir / "cal.json");
+  const auto saved = nlohmann::json::parse(saved_in);
+  EXPECT_TRUE(saved["reference_transfer"]["used"].get<bool>());
+  EXPECT_TRUE(saved["reference_transfer"]["devices"].contains("rtx-4090"));
+
+  std::ifstream in(predictions);
+  std::string line;
+  std::getline(in, line);
+  ASSERT_EQ(line.rfind("model,img_size,precision,channels_last,compiled,batch,", 0), 0u) << line;
+  double ape = 0;
+  size_t n = 0, within_10pct = 0;
+  while (std::getline(in, line)) {
+    std::stringstream cells(line);
+    std::vector<std::string> c;
+    for (std::string cell; std::getline(cells, cell, ',');) c.push_back(cell);
+    ASSERT_EQ(c.size(), 12u) << line;
+    const std::string key = c[0] + "," + c[1] + "," + c[5];
+    if (c[2] != "fp16" || c[3] != "0" || c[4] != "0" || !measured_ms.count(key)) continue;
+    const double e = std::fabs(std::stod(c[7]) - measured_ms[key]) / measured_ms[key];
+    ape += e;
+    within_10pct += e <= 0.10;
+    ++n;
+  }
+  ASSERT_GT(n, 500u);
+  EXPECT_LT(ape / static_cast<double>(n), 0.10) << "MAPE over " << n << " held-out rows";
+  std::cout << "calibrated from 25 rows: MAPE " << 100 * ape / static_cast<double>(n) << "%, Acc(10%) "
+            << 100.0 * static_cast<double>(within_10pct) / static_cast<double>(n) << "% on " << n << " held-out rows\n";
+  EXPECT_GT(static_cast<double>(within_10pct) / static_cast<double>(n), 0.70);
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ struct EvaluateArgs {
   EvaluateArgs() { gnn.threads = 2; }
   bool all = false;
   std::string model;
+  bool annotate = false;
   bool speed = false;
 };
 
@@ -145,14 +146,18 @@ void register_evaluate(CLI::App& app) {
   cmd->add_option("--model", args->model,
                   "Re-measure a saved model on its sidecar's split and seed (xgb: MODEL.json; graph: NAME or NAME.pt)");
   cmd->add_flag("--speed", args->speed, "With --model: time loading and prediction on one thread");
+  cmd->add_flag("--annotate", args->annotate,
+                "With --model NAME (graph): write the held-out interval and OOD statistics that `predict --predictor "
+                "sage|gin|gae-sage` uses into its sidecar (no retraining)");
   cmd->callback([args] {
     if (!args->model.empty()) {
       const std::string& m = args->model;
       const bool json = m.size() > 5 && m.substr(m.size() - 5) == ".json";
+      if (json && args->annotate) throw Error("--annotate is for graph models; XGBoost sidecars: perfcast calibrate --annotate");
       if (json) return check_model(*args);
-      return learn::gnn_commands().check({args->model, args->speed, args->gnn.threads});
+      return learn::gnn_commands().check({args->model, args->speed, args->gnn.threads, args->annotate});
     }
-    if (args->speed) throw Error("--speed needs --model");
+    if (args->speed || args->annotate) throw Error("--speed and --annotate need --model");
     const bool graph = args->predictor == "sage" || args->predictor == "gin" || args->predictor == "gae-sage";
     if (graph && args->data != "nasbench201") throw Error("--predictor " + args->predictor + " needs --data nasbench201");
     if (args->data == "nasbench201") {

@@ -7,7 +7,9 @@
 #include "commands.h"
 #include "carbon/footprint.h"
 #include "common/error.h"
+#include "common/suggest.h"
 #include "graph/model_source.h"
+#include "learn/graph_latency.h"
 #include "learn/graph_totals.h"
 #include "learn/learned_latency.h"
 #include "learn/predictor_registry.h"
@@ -37,13 +39,21 @@ struct PredictArgs {
   CLI::Option* precision_option = nullptr;
 };
 
-// Latency predictors this build can run; the registry may list more (their sidecars).
-const std::vector<std::string> kRunnableLearned = {"xgb"};
+// Latency predictors this build can run (the graph ones through libperfcast_gnn.so); the registry
+// may list more (their sidecars). auto never picks a graph predictor: their sidecars apply to
+// NAS-Bench-201 cells, a task auto does not recognise.
+const std::vector<std::string> kRunnableLearned = {"xgb", "sage", "gin", "gae-sage"};
+
+bool is_graph_predictor(const std::string& name) {
+  const auto& names = learn::graph_predictor_names();
+  return name == "gnn" || std::find(names.begin(), names.end(), name) != names.end();
+}
 
 // The LLM paths have no learned predictor: --predictor auto says so, a learned name is an error.
 nlohmann::json llm_predictor_choice(const std::string& requested, const char* what) {
-  const std::string why = fmt::format("no learned predictor applies to {} (the learned ones were trained on timm image "
-                                      "classification inference)",
+  const std::string why = fmt::format("no learned predictor applies to {} (the learned ones were trained on image "
+                                      "classification inference: timm models for xgb, NAS-Bench-201 cells for the "
+                                      "graph predictors)",
                                       what);
   if (requested != "auto" && requested != "roofline")
     throw Error(fmt::format("--predictor {}: {}; use --predictor roofline or auto", requested, why));
@@ -189,21 +199,49 @@ PredictorOutcome apply_predictor(const PredictArgs& a, const predict::ModelWorkl
   kind.precision = hardware::precision_name(request.precision);
   kind.device_kind = device.kind;
   const learn::RegisteredPredictor* entry = nullptr;
+  const bool graph_predictor = is_graph_predictor(a.predictor);
   if (a.predictor == "auto") {
     const auto choice = registry.choose("latency", kind, kRunnableLearned);
     entry = choice.learned;
     out.choice["why"] = choice.why + (row ? "" : "; model: " + row_why);
+  } else if (graph_predictor) {
+    entry = a.predictor == "gnn" ? registry.best_of(learn::graph_predictor_names(), "latency", "arch")
+                                 : registry.best_of({a.predictor}, "latency", "arch");
+    if (!entry)
+      throw Error(fmt::format("--predictor {}: no {} latency sidecar in {}/models/learned (train one with `perfcast fit "
+                              "--predictor {} --data nasbench201`)",
+                              a.predictor, a.predictor == "gnn" ? "sage, gin or gae-sage" : a.predictor,
+                              hardware::default_data_dir(), a.predictor == "gnn" ? "sage" : a.predictor));
+    if (graph::resolve_model(a.model) != graph::ModelSourceKind::kOnnx)
+      throw Error(fmt::format("--predictor {}: {} is a transformer config, and the graph predictors were trained on "
+                              "NAS-Bench-201 CNN cells given as ONNX graphs; use --predictor roofline",
+                              a.predictor, a.model));
+    if (kind.mode != "inference")
+      throw Error(fmt::format("--predictor {}: the graph predictors were trained on NAS-Bench-201 inference latencies, "
+                              "not training steps; use --predictor roofline",
+                              a.predictor));
+    if (kind.precision != "fp32")
+      throw Error(fmt::format("--predictor {}: the graph predictors were trained on fp32 NAS-Bench-201 latencies, not "
+                              "{}; use --precision fp32 or --predictor roofline",
+                              a.predictor, kind.precision));
+    out.choice["why"] = a.predictor == "gnn" ? "requested gnn: lowest validated MAPE among the graph predictors on "
+                                               "architecture-held-out rows"
+                                             : "requested";
   } else {
     entry = registry.find(a.predictor, "latency");
     if (!entry) {
-      std::string names;
-      for (const auto& p : registry.predictors()) names += (names.empty() ? "" : ", ") + p.name + "/" + p.target;
-      throw Error(fmt::format("--predictor {}: no such latency predictor in data/models/learned (have: {}); use auto, "
-                              "roofline{}",
-                              a.predictor, names.empty() ? "none" : names, names.empty() ? "" : " or one of those"));
+      std::vector<std::string> names = {"auto", "roofline", "gnn"};
+      for (const auto& p : registry.predictors())
+        if (p.target == "latency" && std::find(names.begin(), names.end(), p.name) == names.end()) names.push_back(p.name);
+      const auto close = close_matches(a.predictor, names, 3);
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      throw Error(fmt::format("--predictor {}: no such latency predictor{}; choose one of: {}", a.predictor,
+                              close.empty() ? "" : " (did you mean " + close.front() + "?)", list));
     }
     if (std::find(kRunnableLearned.begin(), kRunnableLearned.end(), entry->name) == kRunnableLearned.end())
-      throw Error(fmt::format("--predictor {}: this perfcast cannot run it from predict yet; use auto, roofline or xgb",
+      throw Error(fmt::format("--predictor {}: this perfcast cannot run it from predict yet; use auto, roofline, xgb or "
+                              "gnn",
                               a.predictor));
     std::string why = learn::not_applicable_reason(*entry, kind);
     if (why.empty() && !row) why = row_why;
@@ -214,15 +252,20 @@ PredictorOutcome apply_predictor(const PredictArgs& a, const predict::ModelWorkl
     out.choice["used"] = "roofline";
     return out;
   }
-  const auto model = learn::LearnedLatencyModel::load(*entry);
-  std::string cal_why, cal_path;
-  const auto cal = learn::load_device_calibration(model, device.id, &cal_why, &cal_path);
-  learn::LearnedPrediction lp = learn::predict_learned_latency(model, *row, device, cal, cal_path);
-  if (!cal && cal_why.find("another model") != std::string::npos) lp.notes.push_back(cal_why);
+  learn::LearnedPrediction lp;
+  if (is_graph_predictor(entry->name)) {
+    lp = learn::predict_graph_latency(*entry, workload.graph, workload.summary, workload.batch, device, row, row_why);
+  } else {
+    const auto model = learn::LearnedLatencyModel::load(*entry);
+    std::string cal_why, cal_path;
+    const auto cal = learn::load_device_calibration(model, device.id, &cal_why, &cal_path);
+    lp = learn::predict_learned_latency(model, *row, device, cal, cal_path);
+    if (!cal && cal_why.find("another model") != std::string::npos) lp.notes.push_back(cal_why);
+  }
   out.choice["used"] = entry->name;
   out.choice["model"] = entry->model_path;
   out.choice["validated"] = {{"target", entry->target}, {"split", entry->split}, {"mape_pct", entry->mape_pct},
-                             {"baseline", entry->baseline}};
+                             {"n", entry->n_validated}, {"baseline", entry->baseline}};
   if (entry->baseline_mape_pct) out.choice["validated"]["baseline_mape_pct"] = *entry->baseline_mape_pct;
   out.choice["roofline_latency_ms"] = predict::to_json(prediction.latency_ms);
   const double old_ms = prediction.latency_ms.value;
@@ -272,6 +315,25 @@ void print_text(const std::string& model, const predict::WorkloadPrediction& p, 
   for (const auto& w : p.warnings) std::cout << "warning: " << w << "\n";
 }
 
+void print_learned(const PredictorOutcome& outcome) {
+  const auto& v = outcome.choice.at("validated");
+  std::cout << fmt::format("model file       {}\n", outcome.choice.value("model", ""));
+  std::cout << fmt::format("validated        {} split: MAPE {:.1f}% on {} held-out rows{}\n", v.value("split", ""),
+                           v.value("mape_pct", 0.0), v.value("n", size_t{0}),
+                           v.contains("baseline_mape_pct")
+                               ? fmt::format(" ({} {:.1f}%)", v.value("baseline", ""), v.at("baseline_mape_pct").get<double>())
+                               : std::string());
+  const auto& ood = outcome.learned->ood;
+  if (ood && !ood->out_of_distribution) {
+    std::cout << fmt::format("distribution     in distribution (nearest training model {:.2f} standardised units away, "
+                             "threshold {:.2f}{})\n",
+                             ood->nn_distance, ood->nn_threshold, ood->device_seen ? "; device seen in training" : "");
+  } else if (ood) {
+    std::cout << "distribution     OUT OF DISTRIBUTION (see the warning above; interval widened)\n";
+  }
+  for (const auto& n : outcome.learned->notes) std::cout << "note: " << n << "\n";
+}
+
 }  // namespace
 
 void register_predict(CLI::App& app) {
@@ -286,7 +348,8 @@ void register_predict(CLI::App& app) {
   cmd->add_option("--mode", args->mode, "inference or training")->capture_default_str();
   cmd->add_option("--predictor", args->predictor,
                   "Latency predictor: auto (the applicable one that validated best, per data/models/learned/*.meta.json), "
-                  "roofline, or a learned one (xgb)")
+                  "roofline, or a learned one: xgb, or a graph predictor sage|gin|gae-sage (gnn: the best validated of "
+                  "them; trained on NAS-Bench-201 cells, fp32 inference)")
       ->capture_default_str();
   cmd->add_option("--optimizer", args->optimizer, "training: sgd, sgd-momentum, adam")->capture_default_str();
   cmd->add_flag("--json", args->json, "Print machine-readable JSON");
@@ -346,9 +409,7 @@ void register_predict(CLI::App& app) {
       print_text(args->model, prediction, device.name);
       std::cout << fmt::format("predictor        {} ({})\n", outcome.choice.at("used").get<std::string>(),
                                outcome.choice.value("why", ""));
-      if (outcome.learned) {
-        for (const auto& n : outcome.learned->notes) std::cout << "note: " << n << "\n";
-      }
+      if (outcome.learned) print_learned(outcome);
     }
   });
 }

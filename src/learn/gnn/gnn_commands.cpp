@@ -6,16 +6,19 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "common/error.h"
+#include "common/json_file.h"
 #include "dataset/store.h"
 #include "hardware/device_catalog.h"
 #include "learn/evaluation.h"
 #include "learn/gnn/gnn_predictor.h"
+#include "learn/gnn/gnn_sidecar.h"
 #include "learn/gnn/nasbench201_experiment.h"
 #include "learn/gnn/torch_threads.h"
 #include "learn/graph_features.h"
@@ -78,6 +81,7 @@ void run_gnn_fit(const GnnFitArgs& args) {
         {"train_loss", r.train_loss},
         {"val_loss", r.val_loss},
         {"gae_loss", r.gae_loss}}}};
+  meta.update(gnn_sidecar_annotation(r.predictor, split, catalog));
   r.predictor.save(out, meta);
   std::cout << fmt::format("trained {} in {:.1f} s ({} epochs, best {}; {} parameters)\n", args.predictor,
                            r.train_seconds, r.epochs_run, r.best_epoch, r.predictor.num_parameters());
@@ -157,17 +161,8 @@ void run_gnn_check(const GnnCheckArgs& args) {
   const GnnPredictor loaded = GnnPredictor::load(args.model);
   const auto t1 = clock::now();
   const nlohmann::json meta = loaded.meta();
-  if (meta.value("node_feature_names", nlohmann::json()) != nlohmann::json(learn::node_feature_names()) ||
-      meta.value("static_feature_names", nlohmann::json()) != nlohmann::json(learn::static_feature_names()))
-    throw Error(args.model + ": the model was trained on other graph features than this perfcast computes");
-  Nb201ExperimentOptions data;
-  const auto& d = meta.at("data");
-  data.split = d.at("split").get<std::string>();
-  data.seed = d.at("seed").get<uint64_t>();
-  data.architectures = d.at("architectures").get<int64_t>();
-  data.data_seed = d.at("data_seed").get<uint64_t>();
-  data.columns = d.at("columns").get<std::vector<std::string>>();
-  if (data.split == "device") data.test_columns = d.at("test_columns").get<std::vector<std::string>>();
+  require_current_features(meta, args.model);
+  const Nb201ExperimentOptions data = nb201_options_from_meta(meta, args.model);
   const Nb201Split split = load_nb201_split(data, catalog, false);
   std::vector<double> measured;
   for (const auto& s : split.test) measured.push_back(s.target);
@@ -180,6 +175,18 @@ void run_gnn_check(const GnnCheckArgs& args) {
                            "ms, tau {:.3f}, Acc10 {:.1f}%)\n",
                            args.model, data.split, data.seed, meta.at("metrics").at("model").at("mape_pct").get<double>(),
                            m.mape, m.n, m.rmse, m.kendall_tau, m.acc10);
+  if (args.annotate) {
+    const std::string path = meta_path(args.model);
+    nlohmann::json sidecar = read_json_file(path, "graph predictor sidecar");
+    sidecar.update(gnn_sidecar_annotation(loaded, split, catalog));
+    sidecar["annotated_by"] = "perfcast evaluate --model " + args.model + " --annotate";
+    std::ofstream(path) << sidecar.dump(2) << "\n";
+    const auto& i = sidecar.at("interval");
+    std::cout << fmt::format("wrote {}: interval x[{:.3f}, {:.3f}] (10th-90th percentile of measured / predicted over "
+                             "{} held-out rows) and OOD statistics per device kind\n",
+                             path, i.at("factor_low").get<double>(), i.at("factor_high").get<double>(),
+                             i.at("held_out_rows").get<size_t>());
+  }
   if (!args.speed) return;
   const auto t3 = clock::now();
   const GnnPredictor again = GnnPredictor::load(args.model);
@@ -204,6 +211,7 @@ void run_gnn_check(const GnnCheckArgs& args) {
 
 extern "C" const perfcast::learn::gnn::GnnCommands* perfcast_gnn_commands() {
   namespace g = perfcast::learn::gnn;
-  static const g::GnnCommands commands{g::kGnnCommandsAbiVersion, &g::run_gnn_fit, &g::run_gnn_evaluate, &g::run_gnn_check};
+  static const g::GnnCommands commands{g::kGnnCommandsAbiVersion, &g::run_gnn_fit, &g::run_gnn_evaluate,
+                                       &g::run_gnn_check, &g::run_gnn_predict};
   return &commands;
 }

@@ -17,13 +17,6 @@
 namespace perfcast::learn::gnn {
 namespace {
 
-size_t roof_index() {
-  const auto& names = static_feature_names();
-  const auto it = std::find(names.begin(), names.end(), "ln_roof_ms");
-  if (it == names.end()) throw Error("graph features have no ln_roof_ms column; the NAS-Bench-201 prior needs it");
-  return static_cast<size_t>(it - names.begin());
-}
-
 std::vector<double> measured(const std::vector<GraphSample>& rows) {
   std::vector<double> out;
   for (const auto& s : rows) out.push_back(s.target);
@@ -43,8 +36,7 @@ Nb201Split load_nb201_split(const Nb201ExperimentOptions& o, const hardware::Dev
   data.seed = o.data_seed;
   std::vector<GraphSample> rows = load_nasbench201_samples(data, catalog);
   if (rows.empty()) throw Error("NAS-Bench-201: no rows for the chosen columns");
-  const size_t roof = roof_index();
-  for (auto& s : rows) s.prior = std::exp(static_cast<double>(s.static_features.at(roof)));
+  for (auto& s : rows) s.prior = naive_roofline_ms(s);
 
   std::set<std::string> arch_set;
   for (const auto& s : rows) arch_set.insert(s.group);
@@ -148,6 +140,22 @@ nlohmann::json to_json(const Nb201ExperimentOptions& o) {
           {"val_fraction", o.val_fraction},
           {"pretrain_architectures", o.pretrain_architectures},
           {"target", "latency_ms of one batch; models predict log(measured / roofline prior)"}};
+}
+
+Nb201ExperimentOptions nb201_options_from_meta(const nlohmann::json& meta, const std::string& origin) {
+  try {
+    Nb201ExperimentOptions data;
+    const auto& d = meta.at("data");
+    data.split = d.at("split").get<std::string>();
+    data.seed = d.at("seed").get<uint64_t>();
+    data.architectures = d.at("architectures").get<int64_t>();
+    data.data_seed = d.at("data_seed").get<uint64_t>();
+    data.columns = d.at("columns").get<std::vector<std::string>>();
+    if (data.split == "device") data.test_columns = d.at("test_columns").get<std::vector<std::string>>();
+    return data;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: the sidecar does not record its NAS-Bench-201 data (\"data\"): {}", origin, e.what()));
+  }
 }
 
 nlohmann::json to_json(const Nb201Run& r) {

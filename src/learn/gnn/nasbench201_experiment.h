@@ -66,6 +66,9 @@ std::vector<Nb201Run> roofline_runs(const Nb201Split& split);
 Nb201Run xgb_run(const Nb201Split& split, uint64_t seed, int threads);
 
 nlohmann::json to_json(const Nb201ExperimentOptions& options);
+// The options a saved model's sidecar records ("data"), to rebuild its split. Throws perfcast::Error
+// naming `origin` when a key is missing.
+Nb201ExperimentOptions nb201_options_from_meta(const nlohmann::json& meta, const std::string& origin);
 nlohmann::json to_json(const Nb201Run& run);
 
 }  // namespace perfcast::learn::gnn
