@@ -51,13 +51,15 @@ struct Compute {
 
 Compute compute_roof(const Device& device, Precision precision, OpClass op_class, const RooflineCalibration& c) {
   Compute out;
-  out.a = c.params(op_class, device.architecture).a;
-  out.b = c.params(op_class, device.architecture).b;
+  out.a = c.params(op_class).a;
+  out.b = c.params(op_class).b;
   if (hardware::precision_bytes(precision) < 4) out.b = std::min(1.0, out.b * c.low_precision_memory_multiplier);
   if (is_matrix_class(op_class)) {
     out.peak = device.peak_flops(precision);
     if (precision == Precision::kFp32) out.peak = std::max(out.peak, fp32_matrix_peak(device));
     if (is_tensor_precision(precision)) out.a = std::min(1.0, out.a * c.tensor_core_multiplier(op_class));
+    // Fitted on fp32 (SIMT) GEMMs only: the tensor-core multiplier stands in for it at tensor precisions.
+    else if (op_class == OpClass::kGemm) out.a = std::min(1.0, out.a * c.gemm_scale_for(device.id));
   } else if (precision == Precision::kFp64) {
     out.peak = device.peak_flops(Precision::kFp64);
   } else {
@@ -236,7 +238,7 @@ NodeTime time_kernel(const KernelWork& work, const Device& device, Precision pre
   nt.flops = work.flops;
   nt.bytes = work.bytes_at(hardware::precision_bytes(precision));
   const Compute compute = compute_roof(device, precision, work.op_class, calibration);
-  Roof r = roof(calibration.params(work.op_class, device.architecture), compute,
+  Roof r = roof(calibration.params(work.op_class), compute,
                 nt.flops * wave_factor(work, device, calibration), nt.bytes, bandwidth_of(device));
   r.compute_busy_s = std::min(nt.flops / compute.peak, r.kernel_s);  // useful work only
   nt.compute_bound = r.compute_bound;
@@ -287,7 +289,7 @@ TrainingPrediction predict_training_step(const graph::Graph& graph, const graph:
       const int kernels = matrix ? 2 : 1;
       const double bytes = (matrix ? 1.0 : 2.0) * w.bytes_at(hardware::precision_bytes(precision));
       const Compute compute = compute_roof(device, precision, w.op_class, calibration);
-      Roof r = roof(calibration.params(w.op_class, device.architecture), compute,
+      Roof r = roof(calibration.params(w.op_class), compute,
                     w.flops * wave_factor(w, device, calibration), bytes, bandwidth);
       r.compute_busy_s = std::min(w.flops / compute.peak, r.kernel_s);
       r.busy_s = r.compute_bound ? r.compute_busy_s : r.memory_busy_s;

@@ -42,11 +42,9 @@ struct Reader {
 
 const ClassParams& RooflineCalibration::params(OpClass op_class) const { return classes[class_index(op_class)]; }
 
-const ClassParams& RooflineCalibration::params(OpClass op_class, const std::string& architecture) const {
-  if (op_class == OpClass::kGemm && !architecture.empty()) {
-    if (auto it = gemm_by_architecture.find(architecture); it != gemm_by_architecture.end()) return it->second;
-  }
-  return params(op_class);
+double RooflineCalibration::gemm_scale_for(const std::string& device_id) const {
+  const auto it = gemm_device_scale.find(device_id);
+  return it == gemm_device_scale.end() ? 1.0 : it->second;
 }
 
 double RooflineCalibration::tensor_core_multiplier(OpClass op_class) const {
@@ -87,12 +85,11 @@ RooflineCalibration load_roofline_calibration(const std::string& path) {
     const std::string name(op_class_name(kTimedClasses[i]));
     c.classes[i] = class_params(r.at(classes, name, "classes"), "classes." + name);
   }
-  if (j.contains("gemm_by_architecture")) {
-    const json& by_arch = j["gemm_by_architecture"];
-    if (!by_arch.is_object()) throw Error(fmt::format("{}: 'gemm_by_architecture' must be an object", path));
-    for (const auto& [arch, p] : by_arch.items()) {
-      if (p.is_object()) c.gemm_by_architecture[arch] = class_params(p, "gemm_by_architecture." + arch);
-    }
+  if (j.contains("gemm_device_scale")) {
+    const json& values = r.at(j["gemm_device_scale"], "values", "gemm_device_scale");
+    if (!values.is_object()) throw Error(fmt::format("{}: 'gemm_device_scale.values' must be an object", path));
+    for (const auto& item : values.items())
+      c.gemm_device_scale[item.key()] = r.number(values, item.key(), "gemm_device_scale.values", 1e-3, 1e3);
   }
   if (j.contains("gemm_wave_tile")) c.gemm_wave_tile = r.number(j, "gemm_wave_tile", "", 0, 4096);
   if (j.contains("training")) {

@@ -36,8 +36,9 @@ struct RooflineCalibration {
   std::string fitted_on;
   std::string date;
   std::array<ClassParams, std::size(kTimedClasses)> classes{};  // indexed like kTimedClasses
-  // gemm parameters per device architecture ("ampere", "volta", ...); others use classes[gemm].
-  std::map<std::string, ClassParams> gemm_by_architecture;
+  // Relative fp32 gemm throughput of the devices with gemm measurements, by device id (1 = the typical
+  // device; a of gemm is multiplied by it, capped at 1, at non-tensor precisions). Others: 1.
+  std::map<std::string, double> gemm_device_scale;
   TrainingCalibration training;
   // gemm wave quantisation: output tiles of this many rows and columns are spread over the SMs; the
   // FLOP term counts whole waves, F x ceil(tiles / SMs) / (tiles / SMs). 0: off.
@@ -48,15 +49,17 @@ struct RooflineCalibration {
   double tensor_core_multiplier_conv = 1;
   // Scales b of every class (capped at 1) when data is stored in < 4 bytes per element.
   double low_precision_memory_multiplier = 1;
-  double interval_low_factor = 1;        // measured / predicted, 10th percentile (test split)
-  double interval_high_factor = 1;       // measured / predicted, 90th percentile
+  // The end-to-end latency band, measured / predicted: exp(mean -+ 1.28 sd) of the timm fit rows' log
+  // residuals (an 80% band; roofline.json interval).
+  double interval_low_factor = 1;
+  double interval_high_factor = 1;
   std::map<std::string, double> runtime_context_bytes;  // by device vendor ("nvidia", "amd", "cpu")
   double workspace_fraction = 1;         // of the largest gemm/conv operand
   double workspace_cap_bytes = 0;
 
   const ClassParams& params(OpClass op_class) const;
-  // The architecture's own parameters where fitted (gemm only), else params(op_class).
-  const ClassParams& params(OpClass op_class, const std::string& architecture) const;
+  // gemm_device_scale's entry for the device, else 1.
+  double gemm_scale_for(const std::string& device_id) const;
   double tensor_core_multiplier(OpClass op_class) const;
   // The vendor's entry, else the largest of all (unknown vendors get the conservative figure).
   double runtime_context_for(const std::string& vendor) const;

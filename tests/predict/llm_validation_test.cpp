@@ -178,9 +178,11 @@ TEST(LlmValidation, NeuSightEndToEnd) {
   train.print("NeuSight e2e training (fwd+bwd)");
   for (const auto& [device, e] : by_device) e.print(("NeuSight e2e " + device).c_str());
   EXPECT_EQ(inf.rel.size() + train.rel.size(), 69u);
-  // Measured 2026-11-23: inference 18.5%, training 35.7% (MI250 rows now one GCD, see SOURCE.md).
-  EXPECT_LT(inf.mape(), 40);
-  EXPECT_LT(train.mape(), 42);
+  // Measured 2026-11-23: inference 10.8%, training 20.5%, V100 12.2% (MI250 rows now one GCD, see
+  // SOURCE.md); before roofline.json's gemm_device_scale: 18.5%, 24.7%, V100 43.5%.
+  EXPECT_LT(inf.mape(), 14);
+  EXPECT_LT(train.mape(), 26);
+  EXPECT_LT(by_device["v100-pcie-32gb"].mape(), 20);
 }
 
 }  // namespace

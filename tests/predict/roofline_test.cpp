@@ -144,6 +144,26 @@ TEST(RooflineSynthetic, MultipliersAndOverheadApply) {
   EXPECT_NEAR(fp32.node_time_s[1], kAddS + 15e-6, 1e-12);   // nor memory multiplier
 }
 
+TEST(RooflineSynthetic, GemmDeviceScaleAppliesToItsDeviceAtFp32Only) {
+  const Graph g = gemm_then_add();
+  const auto s = graph::summarize(g);
+  auto c = simple_calibration();
+  c.gemm_device_scale = {{"toy", 1.5}, {"other", 0.5}};
+  const auto fp32 = predict_inference_latency(g, s, simple_device(), Precision::kFp32, c);
+  EXPECT_NEAR(fp32.node_time_s[0], kGemmFlops / (10e12 * 0.75) + 10e-6, 1e-12);  // a = 0.5 x 1.5
+  EXPECT_NEAR(fp32.node_time_s[1], kAddS + 10e-6, 1e-12);                         // gemm only
+  EXPECT_DOUBLE_EQ(class_peak_flops(simple_device(), Precision::kFp32, OpClass::kGemm, c, true), 7.5e12);
+  c.gemm_device_scale["toy"] = 3.0;  // a x scale is capped at 1
+  EXPECT_DOUBLE_EQ(class_peak_flops(simple_device(), Precision::kFp32, OpClass::kGemm, c, true), 10e12);
+  // Fitted on fp32 GEMMs: tensor-core precisions keep the tensor-core multiplier alone.
+  const auto fp16 = predict_inference_latency(g, s, simple_device(), Precision::kFp16, c);
+  EXPECT_NEAR(fp16.node_time_s[0], kGemmFlops / (40e12 * 0.5) + 10e-6, 1e-12);
+  auto unknown_device = simple_device();
+  unknown_device.id = "not-fitted";
+  const auto other = predict_inference_latency(g, s, unknown_device, Precision::kFp32, c);
+  EXPECT_NEAR(other.node_time_s[0], kGemmS + 10e-6, 1e-12);  // no entry: 1
+}
+
 TEST(RooflineSynthetic, UnsupportedPrecisionIsAnError) {
   const Graph g = gemm_then_add();
   const auto s = graph::summarize(g);
@@ -348,6 +368,9 @@ TEST(RooflineCalibrationFile, ShippedFileLoadsWithEveryClass) {
   }
   EXPECT_LT(c.interval_low_factor, 1);
   EXPECT_GT(c.interval_high_factor, 1);
+  EXPECT_GT(c.gemm_scale_for("v100-pcie-32gb"), 1);  // sustains more of its peak than the typical device
+  EXPECT_LT(c.gemm_scale_for("t4"), 1);              // 70 W: clock-limited
+  EXPECT_EQ(c.gemm_scale_for("no-such-device"), 1);
   EXPECT_GT(c.runtime_context_for("nvidia"), 100e6);
   EXPECT_EQ(c.runtime_context_for("no-such-vendor"), c.runtime_context_for("nvidia"));
   EXPECT_FALSE(c.fitted_on.empty());
@@ -373,6 +396,14 @@ TEST(RooflineCalibrationFile, ErrorsNameTheFileAndTheKey) {
   EXPECT_THROW(load_roofline_calibration(bad), Error);
   EXPECT_THROW(load_roofline_calibration(write_temp("perfcast_roofline_text.json", "not json")), Error);
   EXPECT_THROW(load_roofline_calibration("/no/such/roofline.json"), Error);
+  j["classes"]["gemm"]["a"] = 0.5;
+  j["gemm_device_scale"]["values"]["t4"] = -1;
+  try {
+    load_roofline_calibration(write_temp("perfcast_roofline_scale.json", j.dump()));
+    FAIL() << "a negative device scale must be an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("gemm_device_scale.values.t4"), std::string::npos) << e.what();
+  }
 }
 
 TEST(RooflineCalibrationFile, DepthwiseConvBackwardMultiplierDefaultsToTheGeneralOne) {

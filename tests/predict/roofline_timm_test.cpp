@@ -5,8 +5,10 @@
 //
 // The tensor-core and memory multipliers of data/calibration/roofline.json were fitted on the rows
 // with split=fit (RTX 3090, PyTorch 2.4.0); every other file is held out. Measured when written
-// (MAPE / Acc10): 3090 pt240 (fit) 8.0% / 62%, 3090 pt113 7.2% / 83%, 3090 pt210 8.6% / 62%,
-// 4090 pt240 12.5% / 46%, 4090 pt291 13.2% / 46%. The bounds below add a margin of ~4 points.
+// (MAPE / Acc10): 3090 pt240 (fit) 8.0% / 62%, 3090 pt113 7.3% / 83%, 3090 pt210 8.6% / 62%,
+// 4090 pt240 12.4% / 46%, 4090 pt291 13.2% / 46%. The bounds below add a margin of ~4 points.
+// The latency band (roofline.json interval) comes from the fit rows' residuals alone; measured when
+// fitted, 42 of the 51 held-out rows (82%) fall inside it (the operator-level band it replaced: 100%).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -90,6 +92,7 @@ TEST(RooflineTimmEndToEnd, HeldOutGpusAndSoftwareWithinMeasuredError) {
     script_metrics = nlohmann::json::parse(in)["metrics"]["end_to_end_timm"]["per_file"];
   }
   ASSERT_EQ(files.size(), 5u);
+  int held_out_rows = 0, held_out_inside = 0;
   for (const auto& [name, f] : files) {
     double mape = 0, acc10 = 0;
     for (double e : f.ape) {
@@ -104,7 +107,11 @@ TEST(RooflineTimmEndToEnd, HeldOutGpusAndSoftwareWithinMeasuredError) {
     for (const auto& line : f.lines) std::cout << "    " << line << "\n";
     const double bound = f.device == "rtx-3090" ? 0.12 : 0.17;
     EXPECT_LT(mape, bound) << name;
-    EXPECT_GE(coverage, 0.7) << name << ": the latency interval should hold for about 80% of measurements";
+    EXPECT_GE(coverage, 0.6) << name << ": the latency interval should hold for about 80% of measurements";
+    if (f.role != "fit") {
+      held_out_rows += static_cast<int>(f.ape.size());
+      held_out_inside += f.inside_interval;
+    }
     EXPECT_GE(acc10, f.device == "rtx-3090" ? 0.45 : 0.30) << name;
     // The calibration script mirrors this computation (scripts/calibrate_roofline.py e2e_predict on
     // the per-kernel costs exported by bench/predict_bench --export_nodes): they must agree.
@@ -112,7 +119,14 @@ TEST(RooflineTimmEndToEnd, HeldOutGpusAndSoftwareWithinMeasuredError) {
     EXPECT_NEAR(mape, script_metrics[name]["mape"].get<double>(), 0.01)
         << name << ": C++ and scripts/calibrate_roofline.py disagree; re-export the node costs "
         << "(build/bench/predict_bench --export_nodes=data/validation/timm_node_costs.csv) and rerun the script";
+    EXPECT_NEAR(coverage, script_metrics[name]["inside_band"].get<double>(), 1e-6) << name;
   }
+  // An 80% band: neither too narrow nor, as the operator-level band was, so wide that everything is inside.
+  const double held_out_coverage = static_cast<double>(held_out_inside) / held_out_rows;
+  std::cout << fmt::format("held-out rows inside the latency band: {} of {} ({:.0f}%)\n", held_out_inside,
+                           held_out_rows, 100 * held_out_coverage);
+  EXPECT_GE(held_out_coverage, 0.70);
+  EXPECT_LE(held_out_coverage, 0.92);
 }
 
 // Training step (forward + backward + SGD-momentum update, AMP fp16) against timm's measured training

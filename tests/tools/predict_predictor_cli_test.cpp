@@ -140,7 +140,7 @@ TEST(PredictPredictorCli, CalibrateTransfersTheOtherGpusMeasurements) {
     std::ofstream out(dir / name);  // timm's file name: it fixes fp16, NCHW, eager, PyTorch 2.9
     std::string line;
     // The header and every 130th row (about 25): the file is sorted by throughput, so this spans tiny
-    // to large models, as a user would choose them; its first rows are all tiny test models.
+    // to large models, as a user would choose them.
     for (int i = 0; std::getline(in, line); ++i) {
       if (i % 130 == 0) {
         out << line << "\n";
