@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <iostream>
 #include <map>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -118,6 +120,27 @@ void check_model(const EvaluateArgs& args) {
                            1e6 / single_us, sink == 12345.f ? " " : "");
 }
 
+// NAS-Bench-201 part of --all: the roofline prior and XGBoost over the seeds on both splits (seconds),
+// then every saved graph model re-measured on its own held-out split. Training the GNNs over several
+// seeds takes minutes each, so --all re-checks the shipped ones; `--data nasbench201 --predictor
+// sage|gin|gae-sage --seeds N` trains them.
+void evaluate_nasbench201_all(const EvaluateArgs& args) {
+  for (const char* split : {"arch", "device"}) {
+    std::cout << "\n";
+    learn::gnn_commands().evaluate({"xgb", split, args.seeds, args.architectures, args.gnn});
+  }
+  const std::filesystem::path dir = hardware::default_data_dir() + "/models/learned";
+  std::vector<std::string> models;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() == ".pt" && name.find("_nasbench201_") != std::string::npos)
+      models.push_back((dir / entry.path().stem()).string());
+  }
+  std::sort(models.begin(), models.end());
+  std::cout << fmt::format("\nsaved graph models ({}), each on its own split and seed:\n", dir.string());
+  for (const std::string& m : models) learn::gnn_commands().check({m, false, args.gnn.threads, false});
+}
+
 }  // namespace
 
 void register_evaluate(CLI::App& app) {
@@ -142,7 +165,9 @@ void register_evaluate(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--target", args->target, "latency or throughput")->check(CLI::IsMember({"latency", "throughput"}));
   cmd->add_option("--data-dir", args->data_dir, "timm results folder (default $PERFCAST_TIMM_DIR or shared/data/timm beside the repository)");
-  cmd->add_flag("--all", args->all, "Every split, roofline prior and XGBoost");
+  cmd->add_flag("--all", args->all,
+                "Every dataset and split: timm (roofline prior, XGBoost), NAS-Bench-201 (prior, XGBoost; the saved "
+                "graph models re-measured on their held-out split)");
   cmd->add_option("--model", args->model,
                   "Re-measure a saved model on its sidecar's split and seed (xgb: MODEL.json; graph: NAME or NAME.pt)");
   cmd->add_flag("--speed", args->speed, "With --model: time loading and prediction on one thread");
@@ -161,7 +186,7 @@ void register_evaluate(CLI::App& app) {
     const bool graph = args->predictor == "sage" || args->predictor == "gin" || args->predictor == "gae-sage";
     if (graph && args->data != "nasbench201") throw Error("--predictor " + args->predictor + " needs --data nasbench201");
     if (args->data == "nasbench201") {
-      if (args->all) throw Error("--all is for timm; for nasbench201 run --split arch and --split device");
+      if (args->all) throw Error("--all covers every dataset: run it without --data");
       if (args->split != "" && args->split != "arch" && args->split != "device")
         throw Error("nasbench201 splits: arch, device");
       return learn::gnn_commands().evaluate(
@@ -170,7 +195,8 @@ void register_evaluate(CLI::App& app) {
     if (args->split.empty()) args->split = "family";
     if (args->split == "arch") throw Error("--split arch is for --data nasbench201");
     if (args->all) {
-      return evaluate_splits(*args, {learn::SplitKind::kFamily, learn::SplitKind::kDevice, learn::SplitKind::kRandom});
+      evaluate_splits(*args, {learn::SplitKind::kFamily, learn::SplitKind::kDevice, learn::SplitKind::kRandom});
+      return evaluate_nasbench201_all(*args);
     }
     evaluate_splits(*args, {learn::parse_split(args->split)});
   });
