@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/quantile.h"
 #include "learn/features.h"
 
 namespace perfcast::learn {
@@ -213,6 +214,21 @@ SavedModelCheck check_saved_model(const std::string& model_path, const TimmDatas
   const std::vector<float> out = model.predict(feature_matrix(data, split.test, catalog));
   check.reproduced = target_metrics(data, split.test, corrected_ms(prior_test, out), check.recorded_split.target);
   return check;
+}
+
+nlohmann::json held_out_interval_json(const std::vector<double>& resid, const std::string& computed_on) {
+  const double lo = quantile(resid, 0.1), hi = quantile(resid, 0.9);
+  size_t inside = 0;
+  for (double r : resid)
+    if (r >= lo && r <= hi) ++inside;
+  return {{"log_residual_low", lo},
+          {"log_residual_high", hi},
+          {"quantiles", {0.1, 0.9}},
+          {"factor_low", std::exp(lo)},
+          {"factor_high", std::exp(hi)},
+          {"held_out_rows", resid.size()},
+          {"held_out_coverage_pct", 100.0 * static_cast<double>(inside) / static_cast<double>(resid.size())},
+          {"computed_on", computed_on}};
 }
 
 }  // namespace perfcast::learn

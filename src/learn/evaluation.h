@@ -64,6 +64,9 @@ std::string sidecar_path(const std::string& model_path);
 nlohmann::json to_json(const Metrics& metrics);
 nlohmann::json to_json(const SplitResult& result);
 nlohmann::json to_json(const XgbParams& params);
+// A sidecar's "interval": the 10th-90th percentiles of held-out log(measured / predicted), their
+// factors and the share of held-out rows inside; `computed_on` says which rows.
+nlohmann::json held_out_interval_json(const std::vector<double>& log_residuals, const std::string& computed_on);
 
 struct SavedModelCheck {
   SplitResult recorded_split;  // split, seed, target from the sidecar

@@ -15,8 +15,8 @@ std::optional<WorkloadRow> workload_row_from_graph(const std::string& name, cons
   if (graph.inputs.empty()) return fail("the graph has no inputs");
   const graph::Tensor& in = graph.tensor(graph.inputs.front());
   if (!in.shape_known || in.shape.size() != 4 || in.shape[1] < 1 || in.shape[1] > 4 || in.shape[2] < 8 || in.shape[3] < 8)
-    return fail("the first input is not an image batch [N, C, H, W] with C <= 4 (the learned predictor was trained on "
-                "timm image classifiers)");
+    return fail("the first input is not an image batch [N, C, H, W] with C <= 4 (the learned predictors were trained on "
+                "image models)");
   if (summary.macs <= 0 || summary.params <= 0) return fail("the graph has no costed MACs or parameters");
   const double b = static_cast<double>(std::max<int64_t>(batch, 1));
   double act = 0;

@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
-#include "common/quantile.h"
 #include "learn/evaluation.h"
 #include "learn/features.h"
 #include "learn/ood.h"
@@ -48,19 +47,8 @@ nlohmann::json annotate_sidecar(const std::string& model_path, const TimmDataset
   std::vector<double> resid;
   resid.reserve(pred.size());
   for (size_t k = 0; k < pred.size(); ++k) resid.push_back(std::log(data.rows[split.test[k]].step_time_ms / pred[k]));
-  const double lo = quantile(resid, 0.1), hi = quantile(resid, 0.9);
-  size_t inside = 0;
-  for (double r : resid)
-    if (r >= lo && r <= hi) ++inside;
-  meta["interval"] = {
-      {"log_residual_low", lo},
-      {"log_residual_high", hi},
-      {"quantiles", {0.1, 0.9}},
-      {"factor_low", std::exp(lo)},
-      {"factor_high", std::exp(hi)},
-      {"held_out_rows", resid.size()},
-      {"held_out_coverage_pct", 100.0 * static_cast<double>(inside) / static_cast<double>(resid.size())},
-      {"computed_on", fmt::format("the {} split's held-out rows (seed {}), which the model never saw", split_name(kind), seed)}};
+  meta["interval"] = held_out_interval_json(
+      resid, fmt::format("the {} split's held-out rows (seed {}), which the model never saw", split_name(kind), seed));
 
   std::vector<WorkloadRow> train_rows;
   std::vector<const hardware::Device*> train_devices;

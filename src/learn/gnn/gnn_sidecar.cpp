@@ -8,9 +8,9 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
-#include "common/quantile.h"
 #include "dataset/nasbench201_network.h"
 #include "graph/graph_summary.h"
+#include "learn/evaluation.h"
 #include "learn/graph_features.h"
 #include "learn/graph_totals.h"
 #include "learn/ood.h"
@@ -23,18 +23,7 @@ nlohmann::json interval_json(const GnnPredictor& predictor, const Nb201Split& sp
   std::vector<double> resid;
   resid.reserve(pred.size());
   for (size_t k = 0; k < pred.size(); ++k) resid.push_back(std::log(split.test[k].target / pred[k]));
-  const double lo = quantile(resid, 0.1), hi = quantile(resid, 0.9);
-  size_t inside = 0;
-  for (double r : resid)
-    if (r >= lo && r <= hi) ++inside;
-  return {{"log_residual_low", lo},
-          {"log_residual_high", hi},
-          {"quantiles", {0.1, 0.9}},
-          {"factor_low", std::exp(lo)},
-          {"factor_high", std::exp(hi)},
-          {"held_out_rows", resid.size()},
-          {"held_out_coverage_pct", 100.0 * static_cast<double>(inside) / static_cast<double>(resid.size())},
-          {"computed_on", "the split's held-out test rows, which the model never saw"}};
+  return held_out_interval_json(resid, "the split's held-out test rows, which the model never saw");
 }
 
 // The batch a sample's graph was built with (its first static feature is log1p_batch).
