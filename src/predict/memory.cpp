@@ -60,13 +60,13 @@ MemoryEstimate estimate_peak_memory(const graph::Graph& graph, const graph::Grap
     m.activation_bytes = static_cast<double>(summary.peak_activation_bytes) * scale * batch_ratio;
   } else {
     m.weights_bytes = params_split.float_elements * (master + (element < 4.0 ? element : 0.0)) + params_split.other_bytes;
-    // What the forward pass keeps for backward, plus the largest live working set on top of it.
-    const SavedActivations saved = saved_for_backward(graph);
-    m.activation_bytes = (static_cast<double>(saved.float_bytes + summary.peak_activation_bytes) * scale +
-                          static_cast<double>(saved.fixed_bytes)) *
-                         batch_ratio;
+    // The saved-for-backward tensors with the activations or gradients alive beside them, at the step
+    // where their sum peaks; the new weight gradient computed there is added to the gradients.
+    const TrainingActivationPeak peak = training_activation_peak(graph);
+    m.activation_bytes =
+        (static_cast<double>(peak.float_bytes) * scale + static_cast<double>(peak.fixed_bytes)) * batch_ratio;
     const double params = static_cast<double>(summary.params);
-    m.gradient_bytes = params * master;
+    m.gradient_bytes = params * master + static_cast<double>(peak.weight_gradient_bytes) / 4.0 * master;
     const double states = optimizer == Optimizer::kSgdMomentum ? 1 : optimizer == Optimizer::kAdam ? 2 : 0;
     m.optimizer_state_bytes = params * states * master;
   }

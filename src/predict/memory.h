@@ -4,14 +4,17 @@
 //    precision, quantised integers at their own size). Training keeps fp32 master weights (PyTorch
 //    AMP) plus, below 4 bytes per element, a copy in the precision (autocast's cast cache).
 //  * activations, inference: GraphSummary::peak_activation_bytes (liveness over the topological
-//    order) re-sized to the precision; training: the tensors autograd keeps for backward
-//    (saved_activations.h) plus that peak live working set.
+//    order) re-sized to the precision; training: the peak over the step of the tensors autograd keeps
+//    for backward plus the activations or gradients alive beside them (training_activation_peak).
 //  * workspace (cuBLAS/cuDNN scratch): the largest operand of any gemm/conv node, times the
 //    calibration's workspace.fraction_of_largest_operand, capped at workspace.cap_bytes.
 //  * runtime context: the CUDA/ROCm context and framework state not visible in the graph, from the
 //    calibration file (runtime_context_bytes, by vendor; documented there with its sources).
-//  * training adds gradients (one fp32 per trainable parameter) and optimizer state: SGD none,
-//    SGD with momentum 1 fp32 per parameter, Adam/AdamW 2.
+//  * training adds gradients (one fp32 per trainable parameter, kept between steps, plus the new
+//    gradient of the layer at the activation peak before it is added in) and optimizer state: SGD
+//    none, SGD with momentum 1 fp32 per parameter, Adam/AdamW 2.
+// The tensor part (weights, activations, gradients, optimizer state) is validated against PyTorch
+// CPU measurements (data/validation/tensor_memory_rows.csv); workspace and runtime context are not.
 // The summary's batch is the leading dimension of its first input; `batch` (0: keep it) scales
 // activations and activation operands linearly.
 #include <cstdint>
@@ -36,6 +39,9 @@ struct MemoryEstimate {
   double gradient_bytes = 0;
   double optimizer_state_bytes = 0;
   double total_bytes = 0;
+
+  // What PyTorch's allocator holds as tensors: all but workspace and runtime context.
+  double tensor_bytes() const { return weights_bytes + activation_bytes + gradient_bytes + optimizer_state_bytes; }
 };
 
 MemoryEstimate estimate_peak_memory(const graph::Graph& graph, const graph::GraphSummary& summary,

@@ -48,7 +48,7 @@ WorkloadPrediction predict_workload(const ModelWorkload& workload, const hardwar
 
   p.memory = estimate_peak_memory(workload.graph, workload.summary, request.precision, request.mode,
                                   request.mode == Mode::kTraining ? request.optimizer : Optimizer::kNone, 0,
-                                  calibration, device.vendor);
+                                  calibration, device.kind == "cpu" ? "cpu" : device.vendor);  // no GPU context on a CPU
   const double memory_mb = p.memory.total_bytes / kMiB;
   p.peak_memory_mb = scaled_interval(memory_mb, kAssumedMemoryLowFactor, kAssumedMemoryHighFactor);
   p.device_memory_mb = device.memory_gib * 1024.0;

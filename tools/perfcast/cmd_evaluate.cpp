@@ -19,6 +19,7 @@
 #include "learn/gnn_plugin.h"
 #include "learn/seed_list.h"
 #include "learn/timm_dataset.h"
+#include "llm_bench_commands.h"
 
 namespace perfcast::cli {
 namespace {
@@ -151,9 +152,11 @@ void register_evaluate(CLI::App& app) {
                   "xgb (also prints the prior), roofline-prior, or a graph predictor sage|gin|gae-sage (nasbench201; "
                   "also prints the prior and xgb on the same rows)")
       ->check(CLI::IsMember({"xgb", "roofline-prior", "sage", "gin", "gae-sage"}));
-  cmd->add_option("--data", args->data, "timm or nasbench201")->check(CLI::IsMember({"timm", "nasbench201"}));
-  cmd->add_option("--split", args->split, "timm: family (default), device or random; nasbench201: arch (default) or device")
-      ->check(CLI::IsMember({"family", "device", "random", "arch"}));
+  cmd->add_option("--data", args->data, "timm, nasbench201 or llm-inference-bench")
+      ->check(CLI::IsMember({"timm", "nasbench201", "llm-inference-bench"}));
+  cmd->add_option("--split", args->split, "timm: family (default), device or random; nasbench201: arch (default) or device; "
+                  "llm-inference-bench: model, device or random (default all three)")
+      ->check(CLI::IsMember({"family", "device", "random", "arch", "model"}));
   cmd->add_option("--seeds", args->seeds, "Seeds: a count N (0..N-1) or a list such as 0,1,2");
   cmd->add_option("--architectures", args->architectures, "nasbench201: architectures drawn (x 9 device columns)")
       ->capture_default_str();
@@ -167,7 +170,7 @@ void register_evaluate(CLI::App& app) {
   cmd->add_option("--data-dir", args->data_dir, "timm results folder (default $PERFCAST_TIMM_DIR or shared/data/timm beside the repository)");
   cmd->add_flag("--all", args->all,
                 "Every dataset and split: timm (roofline prior, XGBoost), NAS-Bench-201 (prior, XGBoost; the saved "
-                "graph models re-measured on their held-out split)");
+                "graph models re-measured on their held-out split), LLM-Inference-Bench (analytical prior, XGBoost)");
   cmd->add_option("--model", args->model,
                   "Re-measure a saved model on its sidecar's split and seed (xgb: MODEL.json; graph: NAME or NAME.pt)");
   cmd->add_flag("--speed", args->speed, "With --model: time loading and prediction on one thread");
@@ -192,11 +195,19 @@ void register_evaluate(CLI::App& app) {
       return learn::gnn_commands().evaluate(
           {args->predictor, args->split, args->seeds, args->architectures, args->gnn});
     }
+    if (args->data == "llm-inference-bench") {
+      if (args->all) throw Error("--all covers every dataset: run it without --data");
+      if (args->split == "family" || args->split == "arch") throw Error("llm-inference-bench splits: model, device, random");
+      return evaluate_llm_bench(args->split, args->seeds, args->data_dir.empty() ? "" : args->data_dir + "/All_results.csv");
+    }
     if (args->split.empty()) args->split = "family";
     if (args->split == "arch") throw Error("--split arch is for --data nasbench201");
+    if (args->split == "model") throw Error("--split model is for --data llm-inference-bench");
     if (args->all) {
       evaluate_splits(*args, {learn::SplitKind::kFamily, learn::SplitKind::kDevice, learn::SplitKind::kRandom});
-      return evaluate_nasbench201_all(*args);
+      evaluate_nasbench201_all(*args);
+      std::cout << "\n";
+      return evaluate_llm_bench("", args->seeds, "");
     }
     evaluate_splits(*args, {learn::parse_split(args->split)});
   });

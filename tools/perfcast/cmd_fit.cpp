@@ -18,6 +18,7 @@
 #include "dataset/store.h"
 #include "learn/gnn_plugin.h"
 #include "learn/timm_dataset.h"
+#include "llm_bench_commands.h"
 
 namespace perfcast::cli {
 namespace {
@@ -49,13 +50,14 @@ void register_fit(CLI::App& app) {
       ->check(CLI::IsMember({"xgb", "sage", "gin", "gae-sage"}));
   cmd->add_option("--target", args->target, "latency (ms per batch) or throughput (samples/s): the metrics' unit")
       ->check(CLI::IsMember({"latency", "throughput"}));
-  cmd->add_option("--data", args->data, "Training data: timm (xgb) or nasbench201 (graph predictors)")
-      ->check(CLI::IsMember({"timm", "nasbench201"}));
+  cmd->add_option("--data", args->data,
+                  "Training data: timm or llm-inference-bench (xgb), nasbench201 (graph predictors)")
+      ->check(CLI::IsMember({"timm", "nasbench201", "llm-inference-bench"}));
   cmd->add_option("--data-dir", args->data_dir, "timm results folder (default $PERFCAST_TIMM_DIR or shared/data/timm beside the repository)");
   cmd->add_option("--split", args->split,
                   "Held-out split the recorded metrics are measured on: family|device|random (timm, default family), "
-                  "arch|device (nasbench201, default arch)")
-      ->check(CLI::IsMember({"family", "device", "random", "arch"}));
+                  "arch|device (nasbench201, default arch), model|device|random (llm-inference-bench, default model)")
+      ->check(CLI::IsMember({"family", "device", "random", "arch", "model"}));
   cmd->add_option("--seed", args->seed, "Split and model seed");
   cmd->add_option("--out", args->out,
                   "xgb: model file (.json), default data/models/learned/xgb_<target>.json; graph predictors: NAME "
@@ -77,7 +79,13 @@ void register_fit(CLI::App& app) {
       return learn::gnn_commands().fit(
           {args->predictor, args->split, args->seed, args->out, args->architectures, args->gnn});
     }
-    if (args->data != "timm") throw Error("--predictor xgb trains on --data timm");
+    if (args->data == "llm-inference-bench") {
+      if (args->target != "throughput") throw Error("--data llm-inference-bench predicts --target throughput (tokens/s)");
+      const std::string path = args->data_dir.empty() ? "" : args->data_dir + "/All_results.csv";
+      return fit_llm_bench(args->split, args->seed, args->out, args->params, path);
+    }
+    if (args->data != "timm") throw Error("--predictor xgb trains on --data timm or llm-inference-bench");
+    if (args->split == "model") throw Error("--split model is for --data llm-inference-bench; timm splits: family, device, random");
     if (args->split.empty()) args->split = "family";
     if (args->split == "arch") throw Error("--split arch is for --data nasbench201; timm splits: family, device, random");
     const auto catalog = hardware::DeviceCatalog::load();
