@@ -19,6 +19,7 @@
 
 #include "dataset/store.h"
 #include "support/cli_runner.h"
+#include "support/test_helpers.h"
 
 namespace {
 
@@ -27,19 +28,9 @@ using perfcast::testing::CliRun;
 
 const char* kEnv = "PERFCAST_NVML_LIBRARY=/nonexistent OMP_NUM_THREADS=1";
 
-std::string temp_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("perfcast-fault-test-" + std::to_string(getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
+std::string temp_dir(const std::string& name) { return perfcast::testing::fresh_temp_dir("perfcast-fault-test", name); }
 
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string read(const std::string& path) { return perfcast::testing::read_text(path); }
 
 // A stand-in for run_workload.py: fastnet succeeds, slownet records its pid and sleeps while
 // DIR/block exists, killednet dies of SIGKILL.

@@ -1,9 +1,15 @@
 #pragma once
 // Helpers every test folder uses: the message of an expected perfcast::Error, a value read
-// straight from a shipped CSV (independently of the code under test), substring search.
+// straight from a shipped CSV (independently of the code under test), substring search, scratch
+// folders and whole-file reads.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -30,6 +36,21 @@ inline double csv_value(const std::string& file, const std::string& key_column, 
   }
   ADD_FAILURE() << key << " not in " << file;
   return 0;
+}
+
+// An empty folder <tmp>/<prefix>-<pid>/<name>, created afresh.
+inline std::string fresh_temp_dir(const std::string& prefix, const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / (prefix + "-" + std::to_string(getpid())) / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 inline bool contains(const std::vector<std::string>& list, const std::string& needle) {
