@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <regex>
 
 #include "learn/llm_features.h"
 #include "learn/predictor_registry.h"
 #include "learn/xgb_model.h"
+#include "support/cli_runner.h"
 
 namespace perfcast::learn {
 namespace {
@@ -32,6 +34,21 @@ TEST(LlmBenchSidecar, RegistryListsItForLlmServingOnly) {
   EXPECT_FALSE(not_applicable_reason(*llm, image).empty());
   EXPECT_NE(reg.choose("latency", image, {"xgb"}).learned, llm);
   EXPECT_EQ(reg.choose("throughput", image, {"xgb"}).learned, nullptr);
+}
+
+TEST(LlmBenchSidecar, EvaluateModelReproducesTheRecordedHeldOutMape) {
+  const PredictorRegistry reg = PredictorRegistry::load();
+  std::string model_path;
+  for (const auto& p : reg.predictors())
+    if (p.meta.value("data", nlohmann::json::object()).value("name", "") == "llm-inference-bench") model_path = p.model_path;
+  ASSERT_FALSE(model_path.empty());
+  const auto run = testing::run_cli("evaluate --model " + model_path);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(run.output, m, std::regex(R"(recorded MAPE ([0-9.]+)%, reproduced ([0-9.]+)%)")))
+      << run.output;
+  EXPECT_NEAR(std::stod(m[1].str()), std::stod(m[2].str()), 1e-3) << run.output;
+  EXPECT_NE(run.output.find("model split"), std::string::npos) << run.output;
 }
 
 }  // namespace

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <filesystem>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <algorithm>
@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "common/error.h"
+#include "common/json_file.h"
 #include "hardware/device_catalog.h"
 #include "learn/evaluation.h"
 #include "learn/features.h"
@@ -79,6 +80,12 @@ void evaluate_splits(const EvaluateArgs& args, const std::vector<learn::SplitKin
   std::cout << "\nmean±sd over seeds; n_test of the last seed. family: 20% of families held out per seed; device: "
                "seed s holds out the s-th GPU in name order (wrapping), trained on the others; random: 20% of rows (reference "
                "only, leaks models across files). 'x scale' = one global factor fitted on the train rows.\n";
+}
+
+// An XGBoost model whose sidecar says it predicts LLM serving (LLM-Inference-Bench), not timm latency.
+bool is_llm_serving_model(const std::string& model_path) {
+  const nlohmann::json meta = read_json_file(learn::sidecar_path(model_path), "learned model sidecar");
+  return meta.value("applies_to", nlohmann::json::object()).value("task", "") == "llm-serving";
 }
 
 void check_model(const EvaluateArgs& args) {
@@ -182,6 +189,8 @@ void register_evaluate(CLI::App& app) {
       const std::string& m = args->model;
       const bool json = m.size() > 5 && m.substr(m.size() - 5) == ".json";
       if (json && args->annotate) throw Error("--annotate is for graph models; XGBoost sidecars: perfcast calibrate --annotate");
+      if (json && is_llm_serving_model(m))
+        return check_llm_bench_model(m, args->data_dir.empty() ? "" : args->data_dir + "/All_results.csv");
       if (json) return check_model(*args);
       return learn::gnn_commands().check({args->model, args->speed, args->gnn.threads, args->annotate});
     }

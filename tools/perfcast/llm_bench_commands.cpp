@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/json_file.h"
 #include "dataset/store.h"
 #include "hardware/device_catalog.h"
 #include "learn/llm_bench_evaluation.h"
@@ -167,6 +168,29 @@ void fit_llm_bench(const std::string& split_text, uint64_t seed, const std::stri
   std::cout << fmt::format("test MAPE: xgb {:.2f}%  analytical prior {:.2f}%  prior x {:.3f} {:.2f}%\n", result.xgb.mape,
                            result.prior.mape, result.global_scale, result.prior_scaled.mape);
   std::cout << fmt::format("saved {} and {}\n", out, learn::sidecar_path(out));
+}
+
+void check_llm_bench_model(const std::string& model_path, const std::string& data_path) {
+  const std::string meta_path = learn::sidecar_path(model_path);
+  const nlohmann::json meta = read_json_file(meta_path, "learned model sidecar");
+  if (meta.value("features", nlohmann::json::array()) != nlohmann::json(learn::llm_feature_names()))
+    throw Error(fmt::format("{}: the model was trained on other features than this perfcast computes", meta_path));
+  const nlohmann::json& recorded = meta.at("result");
+  const learn::LlmSplitKind kind = learn::parse_llm_split(recorded.at("split").get<std::string>());
+  const auto seed = recorded.at("seed").get<uint64_t>();
+
+  const learn::LlmBenchDataset data = load(data_path);
+  const learn::LlmSplit split = learn::make_llm_split(data, kind, seed);
+  const learn::XgbModel model = learn::XgbModel::load(model_path);
+  const std::vector<double> predicted =
+      learn::llm_corrected_tokens_per_s(data, split.test, model.predict(learn::llm_feature_matrix(data, split.test)));
+  std::vector<double> measured;
+  for (size_t i : split.test) measured.push_back(data.rows[i].tokens_per_s);
+  const learn::Metrics m = learn::compute_metrics(measured, predicted);
+  std::cout << fmt::format("{}: {} split, seed {} (held out: {}): recorded MAPE {:.6f}%, reproduced {:.6f}% on {} rows "
+                           "(Acc10 {:.1f}%, tau {:.3f})\n",
+                           model_path, learn::llm_split_name(kind), seed, split.held_out,
+                           recorded.at("xgb").at("mape_pct").get<double>(), m.mape, m.n, m.acc10, m.kendall_tau);
 }
 
 }  // namespace perfcast::cli

@@ -14,5 +14,8 @@ void evaluate_llm_bench(const std::string& split, const std::string& seeds, cons
 // with its sidecar.
 void fit_llm_bench(const std::string& split, uint64_t seed, const std::string& out, const learn::XgbParams& params,
                    const std::string& data_path);
+// Re-measures a saved LLM throughput model on the split and seed its sidecar records; prints the recorded
+// and reproduced held-out MAPE. Throws perfcast::Error when the sidecar is missing or its features differ.
+void check_llm_bench_model(const std::string& model_path, const std::string& data_path);
 
 }  // namespace perfcast::cli
