@@ -12,7 +12,7 @@ Usage (one command, after building the perfcast CLI and exporting the test fixtu
    split = fit for the NCHW rows of 7 models, one or two of each kind (ResNet-18, VGG-16,
    DenseNet-121, RegNetY-400MF, MobileNetV2, EfficientNet-B0, Swin-T); the other 6 models are held out
    (ResNet-50, Inception-v3, MobileNetV3-L, MnasNet, ConvNeXt-T, ViT-B/16), and every NHWC row is
-   evaluation only (perfcast does not model the layout). --split families fits on the classic CNNs
+   evaluation only (predicted with --layout nhwc: roofline.json "layout", scripts/calibrate_layout.py). --split families fits on the classic CNNs
    only (ResNet-18/50, VGG-16, DenseNet-121, Inception-v3, RegNetY) and holds out every other family.
 2. Predicts each row with the CLI (roofline predictor) under scratch copies of roofline.json whose
    training multipliers are 1 (and once with the depthwise one at 2) and so recovers the forward,
@@ -80,9 +80,10 @@ def extract(data, write=True):
     return rows
 
 
-def latency_ms(perfcast, fixtures, data_dir, model, device, batch, extra):
+def latency_ms(perfcast, fixtures, data_dir, model, device, batch, layout, extra):
     out = subprocess.run([perfcast, "predict", os.path.join(fixtures, model + ".onnx"), "--device", device, "--batch",
-                          str(batch), "--precision", "fp16", "--predictor", "roofline", "--json", *extra], check=True,
+                          str(batch), "--precision", "fp16", "--predictor", "roofline", "--layout", layout, "--json",
+                          *extra], check=True,
                          capture_output=True, text=True, env={**os.environ, "PERFCAST_DATA_DIR": data_dir})
     return json.loads(out.stdout)["latency_ms"]["value"]
 
@@ -105,7 +106,8 @@ def scratch_data_dir(tmp, calibration, training):
 def first_principles_parts(args, rows, calibration):
     """(forward, backward of other nodes, backward of depthwise convolutions, optimizer) in ms per row."""
     unit = {"backward_multiplier": 1.0, "depthwise_conv_backward_multiplier": 1.0, "optimizer_multiplier": 1.0}
-    keys = sorted({(r["perfcast_model"], r["device"], int(r["train_batch_size"])) for r in rows})
+    # Each row in its own layout (the NHWC rows through roofline.json "layout", scripts/calibrate_layout.py).
+    keys = sorted({(r["perfcast_model"], r["device"], int(r["train_batch_size"]), r["layout"]) for r in rows})
     parts = {}
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = scratch_data_dir(tmp, calibration, unit)
@@ -119,9 +121,9 @@ def first_principles_parts(args, rows, calibration):
             depthwise = latency_ms(args.perfcast, args.fixtures, data_dir, *k,
                                    ["--mode", "training", "--optimizer", "none"]) - none
             parts[k] = (fwd, none - fwd - depthwise, depthwise, sgd - none)
-            print(f"  {k[0]:20s} batch {k[2]:4d}: forward {fwd:8.1f} ms, backward {none - fwd - depthwise:8.1f} ms "
+            print(f"  {k[0]:20s} {k[3]} batch {k[2]:4d}: forward {fwd:8.1f} ms, backward {none - fwd - depthwise:8.1f} ms "
                   f"+ depthwise conv {depthwise:6.1f} ms, optimizer {sgd - none:6.2f} ms")
-    return np.array([parts[(r["perfcast_model"], r["device"], int(r["train_batch_size"]))] for r in rows])
+    return np.array([parts[(r["perfcast_model"], r["device"], int(r["train_batch_size"]), r["layout"])] for r in rows])
 
 
 def predict(P, m_b, m_dw):

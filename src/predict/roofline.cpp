@@ -150,6 +150,25 @@ struct Totals {
   }
 };
 
+bool layout_modelled(const Device& device, Precision precision) {
+  return device.kind == "gpu" && is_tensor_precision(precision);
+}
+
+void add_layout_warning(Layout layout, const Device& device, Precision precision, const RooflineCalibration& c,
+                        std::vector<std::string>& warnings) {
+  if (layout == Layout::kNchw) return;
+  if (!layout_modelled(device, precision)) {
+    warnings.push_back(fmt::format(
+        "layout nhwc is modelled at tensor-core precisions (tf32/fp16/bf16/fp8/int8) on GPUs only (fitted on AMP "
+        "fp16 runs); {} on {} is predicted as NCHW",
+        hardware::precision_name(precision), device.id));
+  } else if (!c.layout.fitted) {
+    warnings.push_back(fmt::format("{} has no \"layout\" key: nhwc is predicted as NCHW; run "
+                                   "scripts/calibrate_layout.py",
+                                   c.file));
+  }
+}
+
 void add_warnings(const graph::Graph& graph, const graph::GraphSummary& summary, const KernelPlan& plan,
                   const Device& device, std::vector<std::string>& warnings) {
   std::map<std::string, int64_t> unknown;
@@ -187,7 +206,7 @@ void add_warnings(const graph::Graph& graph, const graph::GraphSummary& summary,
 
 // Times every kernel; fills out.nodes / out.node_time_s (forward) and the totals.
 void time_forward(const graph::Graph& graph, const KernelPlan& plan, const std::vector<KernelWork>& work,
-                  const Device& device, Precision precision, const RooflineCalibration& calibration,
+                  const Device& device, Precision precision, const RooflineCalibration& calibration, Layout layout,
                   LatencyPrediction& out, std::vector<Roof>& roofs, Totals& totals) {
   out.nodes.assign(graph.nodes.size(), NodeTime{});
   out.node_time_s.assign(graph.nodes.size(), 0.0);
@@ -197,7 +216,7 @@ void time_forward(const graph::Graph& graph, const KernelPlan& plan, const std::
   }
   roofs.clear();
   for (const KernelWork& w : work) {
-    const NodeTime nt = time_kernel(w, device, precision, calibration);
+    const NodeTime nt = time_kernel(w, device, precision, calibration, layout);
     Roof r;
     r.kernel_s = nt.kernel_s;
     r.compute_bound = nt.compute_bound;
@@ -224,8 +243,14 @@ double class_peak_flops(const Device& device, Precision precision, OpClass op_cl
   return achievable ? c.peak * c.a : c.peak;
 }
 
+double layout_time_factor(OpClass op_class, const Device& device, Precision precision, Layout layout,
+                          const RooflineCalibration& calibration) {
+  if (layout == Layout::kNchw || !layout_modelled(device, precision)) return 1.0;
+  return calibration.nhwc_time_factor(op_class);
+}
+
 NodeTime time_kernel(const KernelWork& work, const Device& device, Precision precision,
-                     const RooflineCalibration& calibration) {
+                     const RooflineCalibration& calibration, Layout layout) {
   NodeTime nt;
   nt.op_class = work.op_class;
   nt.kernel = work.head;
@@ -241,6 +266,7 @@ NodeTime time_kernel(const KernelWork& work, const Device& device, Precision pre
   Roof r = roof(calibration.params(work.op_class), compute,
                 nt.flops * wave_factor(work, device, calibration), nt.bytes, bandwidth_of(device));
   r.compute_busy_s = std::min(nt.flops / compute.peak, r.kernel_s);  // useful work only
+  r = scaled(r, layout_time_factor(work.op_class, device, precision, layout, calibration));
   nt.compute_bound = r.compute_bound;
   nt.kernel_s = r.kernel_s;
   nt.time_s = r.kernel_s;
@@ -249,21 +275,22 @@ NodeTime time_kernel(const KernelWork& work, const Device& device, Precision pre
 
 LatencyPrediction predict_inference_latency(const graph::Graph& graph, const graph::GraphSummary& summary,
                                             const Device& device, Precision precision,
-                                            const RooflineCalibration& calibration) {
+                                            const RooflineCalibration& calibration, Layout layout) {
   const KernelPlan plan = plan_kernels(graph);
   const std::vector<KernelWork> work = kernel_work(graph, summary, plan);
   LatencyPrediction out;
   std::vector<Roof> roofs;
   Totals totals;
-  time_forward(graph, plan, work, device, precision, calibration, out, roofs, totals);
+  time_forward(graph, plan, work, device, precision, calibration, layout, out, roofs, totals);
   totals.finish(out, calibration.interval_low_factor, calibration.interval_high_factor);
   add_warnings(graph, summary, plan, device, out.warnings);
+  add_layout_warning(layout, device, precision, calibration, out.warnings);
   return out;
 }
 
 TrainingPrediction predict_training_step(const graph::Graph& graph, const graph::GraphSummary& summary,
                                          const Device& device, Precision precision, Optimizer optimizer,
-                                         const RooflineCalibration& calibration) {
+                                         const RooflineCalibration& calibration, Layout layout) {
   const KernelPlan plan = plan_kernels(graph);
   const std::vector<KernelWork> work = kernel_work(graph, summary, plan);
   const double bandwidth = bandwidth_of(device);
@@ -276,7 +303,7 @@ TrainingPrediction predict_training_step(const graph::Graph& graph, const graph:
   LatencyPrediction& step = out.step;
   std::vector<Roof> roofs;
   Totals totals;
-  time_forward(graph, plan, work, device, precision, calibration, step, roofs, totals);
+  time_forward(graph, plan, work, device, precision, calibration, layout, step, roofs, totals);
   out.forward_s = totals.time_s;
   for (size_t k = 0; k < work.size(); ++k) {
     const KernelWork& w = work[k];
@@ -293,8 +320,10 @@ TrainingPrediction predict_training_step(const graph::Graph& graph, const graph:
                     w.flops * wave_factor(w, device, calibration), bytes, bandwidth);
       r.compute_busy_s = std::min(w.flops / compute.peak, r.kernel_s);
       r.busy_s = r.compute_bound ? r.compute_busy_s : r.memory_busy_s;
-      r = scaled(r, w.op_class == OpClass::kDepthwiseConv ? tc.depthwise_conv_backward_multiplier
-                                                          : tc.backward_multiplier);
+      const double multiplier =
+          w.op_class == OpClass::kDepthwiseConv ? tc.depthwise_conv_backward_multiplier : tc.backward_multiplier;
+      // The backward kernels of a class see the same layout conversions (or NHWC kernels) as its forward.
+      r = scaled(r, multiplier * layout_time_factor(w.op_class, device, precision, layout, calibration));
       for (int i = 0; i < kernels; ++i) totals.add(w.op_class, r, overhead, w.flops, bytes);
       backward = kernels * (r.kernel_s + overhead);
     }
@@ -323,6 +352,7 @@ TrainingPrediction predict_training_step(const graph::Graph& graph, const graph:
   totals.finish(step, own_band ? tc.interval_low_factor : calibration.interval_low_factor,
                 own_band ? tc.interval_high_factor : calibration.interval_high_factor);
   add_warnings(graph, summary, plan, device, step.warnings);
+  add_layout_warning(layout, device, precision, calibration, step.warnings);
   return out;
 }
 

@@ -19,6 +19,11 @@
 // w = output tiles / SMs, tiles = batch x ceil(rows / T) x ceil(cols / T) of the output matrices (the
 // backward kernels reuse the forward's factor). Utilisation counts the useful FLOPs only.
 // Kernels run one after the other (one stream, eager framework): the latency is the sum.
+// Layout: the constants above are fitted on NCHW runs. For Layout::kNhwc (channels_last) at tensor-core
+// precisions on a GPU, each kernel's time (forward and training backward) is multiplied by the
+// calibration's nhwc_time_factor of its class (roofline_calibration.h: conv < 1, cuDNN's tensor-core
+// convolutions are NHWC kernels and NCHW pays layout conversions around them). At fp32/fp64 or on a
+// CPU, NHWC is predicted as NCHW (no measurements) and a warning says so.
 // Views (Reshape, Squeeze, ...), Shape/Size/Constant and host-side shape arithmetic take no time
 // and launch nothing. Unknown operators and nodes without shapes are timed as one launch of a
 // copy kernel with no work and reported in `warnings`: the latency is then a lower bound.
@@ -32,6 +37,7 @@
 #include "hardware/device.h"
 #include "predict/interval.h"
 #include "predict/kernel_plan.h"
+#include "predict/layout.h"
 #include "predict/op_class.h"
 #include "predict/roofline_calibration.h"
 
@@ -70,13 +76,18 @@ struct LatencyPrediction {
 
 // One kernel on one device (without the per-node overhead, which the callers add).
 NodeTime time_kernel(const KernelWork& work, const hardware::Device& device, hardware::Precision precision,
-                     const RooflineCalibration& calibration);
+                     const RooflineCalibration& calibration, Layout layout = Layout::kNchw);
+
+// The factor a kernel of this class's NCHW time is multiplied by in `layout` (see the header comment):
+// 1 for NCHW, for non-tensor precisions and for non-GPU devices.
+double layout_time_factor(OpClass op_class, const hardware::Device& device, hardware::Precision precision,
+                          Layout layout, const RooflineCalibration& calibration);
 
 // One inference of the whole graph at the shapes it was imported with (the batch is in the graph).
 // Throws perfcast::Error when the device has no such precision.
 LatencyPrediction predict_inference_latency(const graph::Graph& graph, const graph::GraphSummary& summary,
                                             const hardware::Device& device, hardware::Precision precision,
-                                            const RooflineCalibration& calibration);
+                                            const RooflineCalibration& calibration, Layout layout = Layout::kNchw);
 
 enum class Optimizer { kNone, kSgd, kSgdMomentum, kAdam };
 
@@ -102,7 +113,8 @@ struct TrainingPrediction {
 //    writes m (20 B, 4 FLOP), Adam/AdamW reads w, g, m, v and writes w, m, v (28 B, 12 FLOP).
 TrainingPrediction predict_training_step(const graph::Graph& graph, const graph::GraphSummary& summary,
                                          const hardware::Device& device, hardware::Precision precision,
-                                         Optimizer optimizer, const RooflineCalibration& calibration);
+                                         Optimizer optimizer, const RooflineCalibration& calibration,
+                                         Layout layout = Layout::kNchw);
 
 // The compute roof of a class on a device: the nominal peak P (see the header comment), or with
 // `achievable` P x a_c x the tensor-core multiplier (capped at P): the FLOP/s of a very large kernel.

@@ -53,6 +53,12 @@ double RooflineCalibration::tensor_core_multiplier(OpClass op_class) const {
   return 1.0;
 }
 
+double RooflineCalibration::nhwc_time_factor(OpClass op_class) const {
+  for (size_t i = 0; i < std::size(kTimedClasses); ++i)
+    if (kTimedClasses[i] == op_class) return layout.nhwc_time_factor[i];
+  return 1.0;
+}
+
 double RooflineCalibration::runtime_context_for(const std::string& vendor) const {
   if (auto it = runtime_context_bytes.find(vendor); it != runtime_context_bytes.end()) return it->second;
   double most = 0;
@@ -102,6 +108,15 @@ RooflineCalibration load_roofline_calibration(const std::string& path) {
     c.training.optimizer_multiplier = r.number(t, "optimizer_multiplier", "training", 1e-3, 1e3);
     c.training.interval_low_factor = r.number(t, "interval_low_factor", "training", 1e-6, 1);
     c.training.interval_high_factor = r.number(t, "interval_high_factor", "training", 1, 1e6);
+  }
+  if (j.contains("layout")) {
+    const json& factors = r.at(j["layout"], "nhwc_time_factor", "layout");
+    for (size_t i = 0; i < std::size(kTimedClasses); ++i) {
+      const std::string name(op_class_name(kTimedClasses[i]));
+      if (factors.contains(name))
+        c.layout.nhwc_time_factor[i] = r.number(factors, name, "layout.nhwc_time_factor", 1e-3, 1e3);
+    }
+    c.layout.fitted = true;
   }
   c.per_node_overhead_s = r.number(j, "per_node_overhead_s", "", 0, 1);
   const json& multiplier = r.at(j, "tensor_core_multiplier", "");

@@ -30,6 +30,13 @@ struct TrainingCalibration {
   double interval_high_factor = 0;  // 90th percentile; 0: use the inference band
 };
 
+// Channels-last (NHWC) constants (roofline.json "layout", scripts/calibrate_layout.py): at tensor-core
+// precisions on a GPU, a kernel's NHWC time is its NCHW time x the factor of its class.
+struct LayoutCalibration {
+  std::array<double, std::size(kTimedClasses)> nhwc_time_factor{1, 1, 1, 1, 1, 1};  // indexed like kTimedClasses
+  bool fitted = false;  // the file has a "layout" key
+};
+
 // data/calibration/roofline.json, written by scripts/calibrate_roofline.py.
 struct RooflineCalibration {
   std::string file;         // where it was loaded from
@@ -40,6 +47,7 @@ struct RooflineCalibration {
   // device; a of gemm is multiplied by it, capped at 1, at non-tensor precisions). Others: 1.
   std::map<std::string, double> gemm_device_scale;
   TrainingCalibration training;
+  LayoutCalibration layout;
   // gemm wave quantisation: output tiles of this many rows and columns are spread over the SMs; the
   // FLOP term counts whole waves, F x ceil(tiles / SMs) / (tiles / SMs). 0: off.
   double gemm_wave_tile = 0;
@@ -61,6 +69,8 @@ struct RooflineCalibration {
   // gemm_device_scale's entry for the device, else 1.
   double gemm_scale_for(const std::string& device_id) const;
   double tensor_core_multiplier(OpClass op_class) const;
+  // layout.nhwc_time_factor of the class (1 for classes without one: free, unknown).
+  double nhwc_time_factor(OpClass op_class) const;
   // The vendor's entry, else the largest of all (unknown vendors get the conservative figure).
   double runtime_context_for(const std::string& vendor) const;
 };

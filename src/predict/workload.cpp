@@ -29,16 +29,18 @@ WorkloadPrediction predict_workload(const ModelWorkload& workload, const hardwar
   LatencyPrediction latency;
   if (request.mode == Mode::kTraining) {
     latency = predict_training_step(workload.graph, workload.summary, device, request.precision, request.optimizer,
-                                    calibration)
+                                    calibration, request.layout)
                   .step;
   } else {
-    latency = predict_inference_latency(workload.graph, workload.summary, device, request.precision, calibration);
+    latency = predict_inference_latency(workload.graph, workload.summary, device, request.precision, calibration,
+                                        request.layout);
   }
 
   WorkloadPrediction p;
   p.device_id = device.id;
   p.precision = request.precision;
   p.mode = request.mode;
+  p.layout = request.layout;
   p.batch = workload.batch;
   p.latency_ms = latency.latency_ms;
   const auto batch = static_cast<double>(workload.batch);
@@ -73,6 +75,7 @@ nlohmann::json to_json(const WorkloadPrediction& p) {
   j["device"] = p.device_id;
   j["precision"] = hardware::precision_name(p.precision);
   j["mode"] = p.mode == Mode::kTraining ? "training" : "inference";
+  j["layout"] = layout_name(p.layout);
   j["batch"] = p.batch;
   j["latency_ms"] = to_json(p.latency_ms);
   j["throughput_per_s"] = to_json(p.throughput_per_s);

@@ -11,6 +11,7 @@
 #include "graph/graph_summary.h"
 #include "hardware/device.h"
 #include "predict/interval.h"
+#include "predict/layout.h"
 #include "predict/memory.h"
 #include "predict/roofline.h"
 #include "predict/roofline_calibration.h"
@@ -31,12 +32,14 @@ struct PredictRequest {
   hardware::Precision precision = hardware::Precision::kFp32;
   Mode mode = Mode::kInference;
   Optimizer optimizer = Optimizer::kAdam;  // training only
+  Layout layout = Layout::kNchw;           // activations' memory layout (roofline.h: NHWC at tensor-core precisions)
 };
 
 struct WorkloadPrediction {
   std::string device_id;
   hardware::Precision precision = hardware::Precision::kFp32;
   Mode mode = Mode::kInference;
+  Layout layout = Layout::kNchw;
   int64_t batch = 1;
   Interval latency_ms;          // one inference of the batch, or one training step
   Interval throughput_per_s;    // samples per second

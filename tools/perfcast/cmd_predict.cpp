@@ -27,6 +27,7 @@ struct PredictArgs {
   std::string precision = "fp32";
   std::string mode = "inference";
   std::string optimizer = "adam";
+  std::string layout = "nchw";
   bool json = false;
   // LLM serving (selected by --prompt-tokens / --output-tokens) and training (--global-batch).
   std::optional<int64_t> prompt_tokens, output_tokens, global_batch;
@@ -189,6 +190,14 @@ PredictorOutcome apply_predictor(const PredictArgs& a, const predict::ModelWorkl
     out.choice["why"] = "requested";
     return out;
   }
+  if (request.layout != predict::Layout::kNchw) {
+    const std::string why = "the learned predictors were trained on NCHW (PyTorch default layout) measurements";
+    if (a.predictor != "auto") throw Error(fmt::format("--predictor {} with --layout nhwc: {}; use --predictor roofline "
+                                                       "or auto", a.predictor, why));
+    out.choice["used"] = "roofline";
+    out.choice["why"] = "roofline: layout nhwc: " + why;
+    return out;
+  }
   const auto registry = learn::PredictorRegistry::load();
   std::string row_why;
   const auto row = learn::workload_row_from_graph(workload.name, workload.graph, workload.summary, workload.batch,
@@ -291,9 +300,10 @@ void print_text(const std::string& model, const predict::WorkloadPrediction& p, 
   const auto& m = p.memory;
   constexpr double kMiB = 1024.0 * 1024.0;
   std::cout << fmt::format("model            {} (batch {})\n", model, p.batch);
-  std::cout << fmt::format("device           {} ({}), {}, {}\n", p.device_id, device_name,
+  std::cout << fmt::format("device           {} ({}), {}, {}, layout {}\n", p.device_id, device_name,
                            hardware::precision_name(p.precision),
-                           p.mode == predict::Mode::kTraining ? "training step" : "inference");
+                           p.mode == predict::Mode::kTraining ? "training step" : "inference",
+                           predict::layout_name(p.layout));
   std::cout << fmt::format("latency          {}\n", band(p.latency_ms, "ms", 3));
   std::cout << fmt::format("throughput       {}\n", band(p.throughput_per_s, "samples/s", 1));
   std::cout << fmt::format("peak memory      {}{}\n", band(p.peak_memory_mb, "MiB", 0),
@@ -352,6 +362,10 @@ void register_predict(CLI::App& app) {
                   "them; trained on NAS-Bench-201 cells, fp32 inference)")
       ->capture_default_str();
   cmd->add_option("--optimizer", args->optimizer, "training: sgd, sgd-momentum, adam")->capture_default_str();
+  cmd->add_option("--layout", args->layout,
+                  "Activation memory layout of ONNX CNN graphs: nchw (PyTorch default) or nhwc (channels_last); nhwc "
+                  "is modelled at tensor-core precisions on GPUs, elsewhere predicted as nchw with a warning")
+      ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print machine-readable JSON");
   cmd->add_option("--prompt-tokens", args->prompt_tokens, "LLM serving: prompt length (selects serving mode)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
@@ -374,9 +388,12 @@ void register_predict(CLI::App& app) {
     if (args->mode != "inference" && args->mode != "training") {
       throw Error(fmt::format("--mode '{}': choose inference or training", args->mode));
     }
+    const predict::Layout layout = predict::parse_layout(args->layout);
     const auto catalog = hardware::DeviceCatalog::load();
     const hardware::Device device = advise::device_or_mig_slice(catalog, args->device);
     const bool serving = args->prompt_tokens.has_value() || args->output_tokens.has_value();
+    if ((serving || args->global_batch.has_value()) && layout != predict::Layout::kNchw)
+      throw Error("--layout nhwc applies to ONNX CNN graphs; LLM serving and training have no NCHW/NHWC activations");
     if (serving && args->mode == "training") throw Error("--prompt-tokens/--output-tokens are for inference (serving)");
     if (serving) {
       run_llm_serving(*args, device);
@@ -391,6 +408,7 @@ void register_predict(CLI::App& app) {
     request.precision = hardware::parse_precision(args->precision);
     request.mode = args->mode == "training" ? predict::Mode::kTraining : predict::Mode::kInference;
     request.optimizer = predict::parse_optimizer(args->optimizer);
+    request.layout = layout;
     const auto workload = load_workload(args->model, args->model_flags);
     const auto calibration = predict::load_roofline_calibration();
     auto prediction = predict::predict_workload(workload, device, request, calibration);
