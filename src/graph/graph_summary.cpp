@@ -12,7 +12,6 @@ namespace perfcast::graph {
 
 GraphSummary summarize(const Graph& graph) {
   GraphSummary s;
-  const auto order = graph.topological_order();
   s.nodes = static_cast<int64_t>(graph.nodes.size());
   s.edges = static_cast<int64_t>(graph.edges().size());
   for (TensorId in : graph.inputs) {
@@ -63,7 +62,9 @@ GraphSummary summarize(const Graph& graph) {
     return a.flops != b.flops ? a.flops > b.flops : a.bytes_written > b.bytes_written;
   });
 
-  const ActivationMemory memory = activation_memory(graph, order);
+  const InferenceLiveness liveness = inference_liveness(graph);
+  const ActivationMemory memory = activation_memory(graph, liveness.order, liveness.liveness);
+  s.peak_activation_liveness = liveness_name(liveness.liveness);
   s.activation_bytes = memory.total_bytes;
   s.peak_activation_bytes = memory.peak_bytes;
   if (memory.peak_node != kNoNode) s.peak_activation_node = graph.node(memory.peak_node).name;
@@ -82,6 +83,7 @@ nlohmann::json to_json(const GraphSummary& s) {
   j["activation_bytes"] = s.activation_bytes;
   j["peak_activation_bytes"] = s.peak_activation_bytes;
   j["peak_activation_node"] = s.peak_activation_node;
+  j["peak_activation_liveness"] = s.peak_activation_liveness;
   j["bytes_read"] = s.bytes_read;
   j["bytes_written"] = s.bytes_written;
   j["inputs"] = nlohmann::json::array();

@@ -40,6 +40,7 @@ struct GraphSummary {
   int64_t activation_bytes = 0;
   int64_t peak_activation_bytes = 0;
   std::string peak_activation_node;
+  std::string peak_activation_liveness;  // activation_memory.h: "eager-module-scope" or "last-reader"
   int64_t bytes_read = 0;
   int64_t bytes_written = 0;
   std::vector<InputSummary> inputs;

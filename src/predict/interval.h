@@ -15,10 +15,8 @@ inline Interval scaled_interval(double value, double low_factor, double high_fac
   return {value, value * low_factor, value * high_factor};
 }
 
-// No memory or power measurements have been fitted yet: these bands are stated assumptions,
-// reported with calibrated = false, until measured rows replace them. One place for every predictor.
-inline constexpr double kAssumedMemoryLowFactor = 0.85;
-inline constexpr double kAssumedMemoryHighFactor = 1.25;
+// Energy bands of the LLM predictors: a stated assumption, reported with calibrated = false. (Memory
+// bands come from data/calibration/memory.json, memory_calibration.h.)
 inline constexpr double kAssumedPowerLowFactor = 0.8;
 inline constexpr double kAssumedPowerHighFactor = 1.2;
 

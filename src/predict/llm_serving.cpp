@@ -12,6 +12,7 @@
 #include "predict/llm_layers.h"
 #include "predict/llm_parallel.h"
 #include "predict/memory.h"
+#include "predict/memory_calibration.h"
 #include "predict/power.h"
 #include "predict/roofline.h"
 
@@ -254,7 +255,11 @@ ServingPrediction predict_llm_serving(const graph::TransformerConfig& config, co
   p.energy_per_token_j = scale(p.energy_per_request_j, 1.0 / O);
 
   // Memory.
-  p.peak_memory_mb = scaled_interval(p.memory.total_bytes / kMiB, kAssumedMemoryLowFactor, kAssumedMemoryHighFactor);
+  const MemoryBand band = llm_memory_band(p.memory.weights_bytes + p.memory.kv_cache_bytes + p.memory.activation_bytes,
+                                         p.memory.workspace_bytes, p.memory.runtime_bytes, device.vendor,
+                                         default_memory_calibration());
+  p.peak_memory_mb = band.mib();
+  p.memory_band_basis = band.basis;
   p.device_memory_mb = device.memory_gib * 1024.0;
   p.fits = p.memory.total_bytes <= device.memory_bytes();
   const double fixed = p.memory.weights_bytes + p.memory.workspace_bytes + p.memory.runtime_bytes;
@@ -342,6 +347,7 @@ nlohmann::json to_json(const ServingPrediction& p) {
   j["tokens_per_s"] = to_json(p.tokens_per_s);
   j["peak_memory_mb"] = to_json(p.peak_memory_mb);
   j["peak_memory_mb"]["calibrated"] = false;
+  j["peak_memory_mb"]["band_basis"] = p.memory_band_basis;
   j["energy_per_token_j"] = to_json(p.energy_per_token_j);
   j["energy_per_request_j"] = to_json(p.energy_per_request_j);
   j["energy_calibrated"] = false;

@@ -69,6 +69,7 @@ struct ServingPrediction {
   ServingRequest request;
   hardware::Precision compute_precision = hardware::Precision::kFp16;
   Interval ttft_ms, tpot_ms, tokens_per_s, peak_memory_mb, energy_per_token_j, energy_per_request_j;
+  std::string memory_band_basis;  // peak_memory_mb's band: assumed (memory_calibration.h: llm_memory_band)
   double prefill_allreduce_ms = 0, decode_allreduce_ms = 0;  // included in ttft / tpot
   double decode_step_ms = 0;          // one decode step of the batch (tpot without prefill interference)
   double prefill_interference_ms = 0;  // continuous batching: (B / O) x one request's prefill, in tpot

@@ -11,6 +11,7 @@
 #include "graph/transformer_graph.h"
 #include "predict/llm_parallel.h"
 #include "predict/memory.h"
+#include "predict/memory_calibration.h"
 #include "predict/power.h"
 #include "predict/roofline.h"
 
@@ -97,7 +98,10 @@ LlmTrainingPrediction predict_llm_training(const graph::TransformerConfig& confi
   }
   p.runtime_bytes = me.runtime_context_bytes + me.workspace_bytes;
   const double total = p.weights_bytes + p.gradient_bytes + p.optimizer_bytes + p.activation_bytes + p.runtime_bytes;
-  p.memory_mb = scaled_interval(total / kMiB, kAssumedMemoryLowFactor, kAssumedMemoryHighFactor);
+  const MemoryBand band = llm_memory_band(total - p.runtime_bytes, me.workspace_bytes, me.runtime_context_bytes,
+                                         device.vendor, default_memory_calibration());
+  p.memory_mb = band.mib();
+  p.memory_band_basis = band.basis;
   p.device_memory_mb = device.memory_gib * 1024.0;
   p.fits = total <= device.memory_bytes();
   if (!p.fits) {
@@ -165,6 +169,7 @@ nlohmann::json to_json(const LlmTrainingPrediction& p) {
   j["params_per_gpu"] = p.params_per_gpu;
   j["memory_per_gpu_mb"] = to_json(p.memory_mb);
   j["memory_per_gpu_mb"]["calibrated"] = false;
+  j["memory_per_gpu_mb"]["band_basis"] = p.memory_band_basis;
   j["memory_breakdown_mb"] = {{"weights", p.weights_bytes / kMiB},           {"gradients", p.gradient_bytes / kMiB},
                               {"optimizer_state", p.optimizer_bytes / kMiB}, {"activations", p.activation_bytes / kMiB},
                               {"runtime_and_workspace", p.runtime_bytes / kMiB}};

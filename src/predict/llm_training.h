@@ -53,7 +53,8 @@ struct LlmTrainingPrediction {
   double compute_ms = 0, tp_comm_ms = 0, dp_comm_ms = 0, optimizer_ms = 0;  // per step
   double params_per_gpu = 0;
   double weights_bytes = 0, gradient_bytes = 0, optimizer_bytes = 0, activation_bytes = 0, runtime_bytes = 0;
-  Interval memory_mb;  // per GPU; band is an assumption
+  Interval memory_mb;  // per GPU; band is an assumption (memory_calibration.h: llm_memory_band)
+  std::string memory_band_basis;
   double device_memory_mb = 0;
   bool fits = true;
   double avg_power_w = 0;  // per GPU

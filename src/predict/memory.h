@@ -3,8 +3,9 @@
 //  * weights: parameters at the weight format's bytes (floating-point ones re-sized to the
 //    precision, quantised integers at their own size). Training keeps fp32 master weights (PyTorch
 //    AMP) plus, below 4 bytes per element, a copy in the precision (autocast's cast cache).
-//  * activations, inference: GraphSummary::peak_activation_bytes (liveness over the topological
-//    order) re-sized to the precision; training: the peak over the step of the tensors autograd keeps
+//  * activations, inference: GraphSummary::peak_activation_bytes (eager PyTorch's module-scope
+//    liveness when the node names carry module scopes, else last-reader; activation_memory.h)
+//    re-sized to the precision; training: the peak over the step of the tensors autograd keeps
 //    for backward plus the activations or gradients alive beside them (training_activation_peak).
 //  * workspace (cuBLAS/cuDNN scratch): the largest operand of any gemm/conv node, times the
 //    calibration's workspace.fraction_of_largest_operand, capped at workspace.cap_bytes.
@@ -14,7 +15,8 @@
 //    gradient of the layer at the activation peak before it is added in) and optimizer state: SGD
 //    none, SGD with momentum 1 fp32 per parameter, Adam/AdamW 2.
 // The tensor part (weights, activations, gradients, optimizer state) is validated against PyTorch
-// CPU measurements (data/validation/tensor_memory_rows.csv); workspace and runtime context are not.
+// CPU measurements (data/validation/tensor_memory_rows.csv); workspace and runtime context are not. The
+// band reported around the total: memory_calibration.h.
 // The summary's batch is the leading dimension of its first input; `batch` (0: keep it) scales
 // activations and activation operands linearly.
 #include <cstdint>

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "predict/memory_calibration.h"
 #include "predict/power.h"
 
 namespace perfcast::predict {
@@ -48,11 +49,16 @@ WorkloadPrediction predict_workload(const ModelWorkload& workload, const hardwar
   p.throughput_per_s = {batch * 1000.0 / latency.latency_ms.value, batch * 1000.0 / latency.latency_ms.high,
                         batch * 1000.0 / latency.latency_ms.low};
 
+  const std::string memory_vendor = device.kind == "cpu" ? "cpu" : device.vendor;  // no GPU context on a CPU
   p.memory = estimate_peak_memory(workload.graph, workload.summary, request.precision, request.mode,
                                   request.mode == Mode::kTraining ? request.optimizer : Optimizer::kNone, 0,
-                                  calibration, device.kind == "cpu" ? "cpu" : device.vendor);  // no GPU context on a CPU
+                                  calibration, memory_vendor);
   const double memory_mb = p.memory.total_bytes / kMiB;
-  p.peak_memory_mb = scaled_interval(memory_mb, kAssumedMemoryLowFactor, kAssumedMemoryHighFactor);
+  const MemoryBand band = memory_band(p.memory, request.mode, request.precision, memory_vendor,
+                                     workload.summary.peak_activation_liveness, default_memory_calibration());
+  p.peak_memory_mb = band.mib();
+  p.memory_interval_calibrated = band.calibrated;
+  p.memory_band_basis = band.basis;
   p.device_memory_mb = device.memory_gib * 1024.0;
   p.fits_memory = memory_mb <= p.device_memory_mb;
 
@@ -81,6 +87,7 @@ nlohmann::json to_json(const WorkloadPrediction& p) {
   j["throughput_per_s"] = to_json(p.throughput_per_s);
   j["peak_memory_mb"] = to_json(p.peak_memory_mb);
   j["peak_memory_mb"]["calibrated"] = p.memory_interval_calibrated;
+  j["peak_memory_mb"]["band_basis"] = p.memory_band_basis;
   j["avg_power_w"] = to_json(p.avg_power_w);
   j["avg_power_w"]["calibrated"] = p.power_interval_calibrated;
   j["energy_j"] = to_json(p.energy_j);

@@ -46,7 +46,8 @@ struct WorkloadPrediction {
   Interval peak_memory_mb;      // MiB
   Interval avg_power_w;
   Interval energy_j;            // per batch (per step when training)
-  bool memory_interval_calibrated = false;
+  bool memory_interval_calibrated = false;  // memory_calibration.h
+  std::string memory_band_basis;            // what the memory band rests on: measured and assumed parts
   bool power_interval_calibrated = false;
   MemoryEstimate memory;
   double device_memory_mb = 0;

@@ -42,7 +42,8 @@ TEST(WorkloadPrediction, IntervalsAreOrderedAndQuantitiesConsistent) {
   EXPECT_LE(p.avg_power_w.value, device("a100-sxm4-40gb").tdp_w);
   EXPECT_GE(p.avg_power_w.value, device("a100-sxm4-40gb").idle_w);
   EXPECT_TRUE(p.fits_memory);
-  // Power's band is fitted (data/calibration/power.json); memory's is still a stated assumption.
+  // Power's band is fitted (data/calibration/power.json); memory's is measured in fp32 only, so not at fp16
+  // (memory_band_test.cpp).
   EXPECT_TRUE(p.power_interval_calibrated);
   EXPECT_FALSE(p.memory_interval_calibrated);
   // The energy band combines the power and latency bands, so it is at least as wide as each.
