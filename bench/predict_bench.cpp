@@ -4,6 +4,8 @@
 //   build/bench/predict_bench                         # Google Benchmark, resnet50 from the fixtures
 //   build/bench/predict_bench --export_nodes=data/validation/timm_node_costs.csv
 //       [--rows=data/validation/timm_rows.csv] [--fixtures=build/fixtures]
+//   build/bench/predict_bench --export_predictions=PATH [--rows=...] [--fixtures=...]
+//       # the C++ end-to-end prediction (ms, AMP fp16, NCHW) of every timm row: the latency band's input
 //
 // The fixtures folder is $PERFCAST_FIXTURE_DIR, else <source>/build/fixtures (export them with
 // tests/fixtures/export_models.py).
@@ -14,11 +16,14 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/csv.h"
 #include "graph/graph_summary.h"
 #include "graph/onnx_import.h"
 #include "hardware/device_catalog.h"
@@ -166,7 +171,9 @@ int export_nodes(const std::string& out_path, const std::string& rows_path, cons
     const auto work = predict::kernel_work(g, s, plan);
     const size_t launched = work.size();
     for (const auto& w : work) {
-      const auto c = w.costed ? predict::op_class_name(w.op_class) : std::string_view("unknown");
+      // Grouped convs under conv's name: scripts/calibrate_roofline.py has parameters for kTimedClasses only.
+      const auto c =
+          w.costed ? predict::op_class_name(predict::parameter_class(w.op_class)) : std::string_view("unknown");
       out << fmt::format("{},{},{},{},{:.17g},{:.17g},{:.17g}\n", model, batch, w.head, c, w.flops, w.float_bytes,
                          w.other_bytes);
     }
@@ -176,16 +183,58 @@ int export_nodes(const std::string& out_path, const std::string& rows_path, cons
   return 0;
 }
 
+// --export_predictions: perfcast's own end-to-end prediction (predict_inference_latency, AMP fp16,
+// NCHW, the shipped calibration) for every timm row, so that scripts/calibrate_roofline.py fits the
+// latency band on the residuals of what `perfcast predict` outputs rather than on a Python mirror.
+int export_predictions(const std::string& out_path, const std::string& rows_path, const std::string& fixtures) {
+  const CsvTable rows = read_csv(rows_path);
+  rows.require_columns({"perfcast_model", "file", "device", "split", "infer_batch_size", "infer_step_time"});
+  const auto catalog = hardware::DeviceCatalog::load();
+  const predict::RooflineCalibration calibration = predict::load_roofline_calibration();
+  std::map<std::pair<std::string, int64_t>, std::pair<graph::Graph, graph::GraphSummary>> models;
+  std::ofstream out(out_path);
+  out << "perfcast_model,file,device,split,batch,measured_ms,predicted_ms\n";
+  for (const CsvRow& row : rows.rows) {
+    const std::string name = row.required("perfcast_model");
+    const int64_t batch = row.integer("infer_batch_size");
+    auto it = models.find({name, batch});
+    if (it == models.end()) {
+      graph::ImportOptions options;
+      options.batch = batch;
+      graph::Graph g = graph::import_onnx(fixtures + "/" + name + ".onnx", options);
+      graph::GraphSummary s = graph::summarize(g);
+      it = models.emplace(std::make_pair(name, batch), std::make_pair(std::move(g), std::move(s))).first;
+    }
+    const auto p = predict::predict_inference_latency(it->second.first, it->second.second,
+                                                      catalog.get(row.required("device")), hardware::Precision::kFp16,
+                                                      calibration);
+    out << fmt::format("{},{},{},{},{},{:.17g},{:.17g}\n", name, row.required("file"), row.required("device"),
+                       row.required("split"), batch, row.number("infer_step_time"), p.latency_ms.value);
+  }
+  std::cerr << fmt::format("wrote {} predictions to {}\n", rows.rows.size(), out_path);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string export_path, rows_path = std::string(PERFCAST_DATA_DIR) + "/validation/timm_rows.csv";
   std::string fixtures = fixture_dir();
+  std::string predictions_path;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg.rfind("--export_nodes=", 0) == 0) export_path = arg.substr(15);
+    if (arg.rfind("--export_predictions=", 0) == 0) predictions_path = arg.substr(21);
     if (arg.rfind("--rows=", 0) == 0) rows_path = arg.substr(7);
     if (arg.rfind("--fixtures=", 0) == 0) fixtures = arg.substr(11);
+  }
+  if (!predictions_path.empty()) {
+    try {
+      return export_predictions(predictions_path, rows_path, fixtures);
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 1;
+    }
   }
   if (!export_path.empty()) {
     try {

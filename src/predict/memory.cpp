@@ -74,7 +74,7 @@ MemoryEstimate estimate_peak_memory(const graph::Graph& graph, const graph::Grap
   double largest = 0;
   for (const graph::Node& node : graph.nodes) {
     const OpClass c = classify_node(graph, node);
-    if (c != OpClass::kGemm && c != OpClass::kConv) continue;
+    if (!is_matrix_class(c)) continue;
     for (const auto* ids : {&node.inputs, &node.outputs}) {
       for (graph::TensorId id : *ids) {
         if (id == graph::kNoTensor) continue;

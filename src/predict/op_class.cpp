@@ -61,7 +61,7 @@ OpClass classify_node(const graph::Graph& graph, const graph::Node& node) {
   if (by_type == OpClass::kConv && node.op_type == "Conv" && node.attr_int("group", 1) > 1 && node.inputs.size() > 1 &&
       node.inputs[1] != graph::kNoTensor) {
     const graph::Tensor& w = graph.tensor(node.inputs[1]);  // W[M, C/group, k...]
-    if (w.shape_known && w.shape.size() >= 2 && w.shape[1] == 1) return OpClass::kDepthwiseConv;
+    if (w.shape_known && w.shape.size() >= 2) return w.shape[1] == 1 ? OpClass::kDepthwiseConv : OpClass::kGroupedConv;
   }
   if (by_type == OpClass::kGemm && node.op_type == "Einsum") {
     size_t operands = 0;
@@ -84,6 +84,7 @@ std::string_view op_class_name(OpClass op_class) {
     case OpClass::kGemm: return "gemm";
     case OpClass::kConv: return "conv";
     case OpClass::kDepthwiseConv: return "depthwise_conv";
+    case OpClass::kGroupedConv: return "grouped_conv";
     case OpClass::kElementwise: return "elementwise";
     case OpClass::kReduction: return "reduction";
     case OpClass::kMovement: return "movement";

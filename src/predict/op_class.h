@@ -10,6 +10,10 @@ enum class OpClass {
   kGemm,         // MatMul, Gemm, Einsum with two or more operands
   kConv,         // Conv, ConvTranspose and their quantized forms
   kDepthwiseConv,  // Conv with one input channel per group (MobileNet/EfficientNet): a streaming stencil
+  // Conv with 1 < group and more than one input channel per group (ResNeXt, RegNet). Timed with conv's
+  // parameters, its tensor-core efficiency scaled by the calibration's grouped_conv factor (cuDNN's
+  // grouped kernels reach less of the peak); not a kTimedClasses entry of its own.
+  kGroupedConv,
   kElementwise,  // unary/binary arithmetic, activations, Cast, inference BatchNormalization, Resize
   kReduction,    // normalisations, Softmax, pooling, Reduce*, ArgMax, CumSum, TopK
   kMovement,     // copies: Transpose, Concat, Gather, Slice, Pad, Expand, Where, ...
@@ -33,6 +37,11 @@ inline constexpr OpClass kTimedClasses[] = {OpClass::kGemm,      OpClass::kConv,
                                             OpClass::kElementwise, OpClass::kReduction, OpClass::kMovement};
 
 // True for the classes that run on matrix units (tensor cores) at the precision's matrix peak.
-inline bool is_matrix_class(OpClass c) { return c == OpClass::kGemm || c == OpClass::kConv; }
+inline bool is_matrix_class(OpClass c) {
+  return c == OpClass::kGemm || c == OpClass::kConv || c == OpClass::kGroupedConv;
+}
+
+// The class whose calibration parameters a class uses: conv for grouped conv, else the class itself.
+inline OpClass parameter_class(OpClass c) { return c == OpClass::kGroupedConv ? OpClass::kConv : c; }
 
 }  // namespace perfcast::predict

@@ -41,6 +41,27 @@ double fp32_matrix_peak(const Device& device) {
   return peak;
 }
 
+// compute.boost_clock_mhz / compute.base_clock_mhz of the device's file (1 when either is absent): the CPU
+// roofline (calibration "cpu", peak_clock = "boost") times CPU peaks, given at base clock, at max turbo.
+double boost_over_base_clock(const Device& device) {
+  if (device.file.empty()) return 1;
+  static std::mutex mutex;
+  static std::map<std::string, double> cache;
+  std::lock_guard lock(mutex);
+  if (auto it = cache.find(device.file); it != cache.end()) return it->second;
+  double factor = 1;
+  try {
+    const toml::table table = toml::parse_file(device.file);
+    const double boost = table["compute"]["boost_clock_mhz"].value<double>().value_or(0);
+    const double base = table["compute"]["base_clock_mhz"].value<double>().value_or(0);
+    if (boost > 0 && base > 0) factor = boost / base;
+  } catch (const toml::parse_error&) {
+    factor = 1;  // the catalog loader reports malformed files
+  }
+  cache[device.file] = factor;
+  return factor;
+}
+
 // Peak FLOP/s and the achievable fraction a (multiplier applied, capped at 1) of a class
 // (and the bandwidth fraction b, which the low-precision memory multiplier scales, capped at 1).
 struct Compute {
@@ -60,11 +81,15 @@ Compute compute_roof(const Device& device, Precision precision, OpClass op_class
     if (is_tensor_precision(precision)) out.a = std::min(1.0, out.a * c.tensor_core_multiplier(op_class));
     // Fitted on fp32 (SIMT) GEMMs only: the tensor-core multiplier stands in for it at tensor precisions.
     else if (op_class == OpClass::kGemm) out.a = std::min(1.0, out.a * c.gemm_scale_for(device.id));
+    // Fitted on AMP fp16 runs only: fp32 keeps grouped convs at conv's efficiency.
+    if (is_tensor_precision(precision) && op_class == OpClass::kGroupedConv)
+      out.a = std::min(1.0, out.a * c.grouped_conv_compute_factor);
   } else if (precision == Precision::kFp64) {
     out.peak = device.peak_flops(Precision::kFp64);
   } else {
     out.peak = device.supports(Precision::kFp32) ? device.peak_flops(Precision::kFp32) : device.peak_flops(precision);
   }
+  if (c.peak_at_boost_clock && device.kind == "cpu") out.peak *= boost_over_base_clock(device);
   return out;
 }
 
@@ -170,7 +195,7 @@ void add_layout_warning(Layout layout, const Device& device, Precision precision
 }
 
 void add_warnings(const graph::Graph& graph, const graph::GraphSummary& summary, const KernelPlan& plan,
-                  const Device& device, std::vector<std::string>& warnings) {
+                  const Device& device, const RooflineCalibration& calibration, std::vector<std::string>& warnings) {
   std::map<std::string, int64_t> unknown;
   std::vector<std::string> incomplete;
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
@@ -197,7 +222,12 @@ void add_warnings(const graph::Graph& graph, const graph::GraphSummary& summary,
     warnings.push_back(
         fmt::format("... and {} more node(s) without cost (the latency is a lower bound)", incomplete.size() - kListed));
   }
-  if (device.kind != "gpu") {
+  if (device.kind == "cpu" && calibration.cpu.fitted) {
+    warnings.push_back(fmt::format(
+        "device '{}' is a cpu: its constants were fitted on torch.compile fp32 batch-1 latencies of one desktop CPU; "
+        "eager PyTorch, other batch sizes and server CPUs are not validated",
+        device.id));
+  } else if (device.kind != "gpu") {
     warnings.push_back(fmt::format(
         "device '{}' is a {}: the roofline calibration was fitted on GPU kernels, expect larger errors", device.id,
         device.kind.empty() ? "non-GPU device" : device.kind));
@@ -239,6 +269,8 @@ void time_forward(const graph::Graph& graph, const KernelPlan& plan, const std::
 
 double class_peak_flops(const Device& device, Precision precision, OpClass op_class,
                         const RooflineCalibration& calibration, bool achievable) {
+  if (const auto& own = calibration.for_device(device.kind); &own != &calibration)
+    return class_peak_flops(device, precision, op_class, own, achievable);
   const Compute c = compute_roof(device, precision, op_class, calibration);
   return achievable ? c.peak * c.a : c.peak;
 }
@@ -251,6 +283,8 @@ double layout_time_factor(OpClass op_class, const Device& device, Precision prec
 
 NodeTime time_kernel(const KernelWork& work, const Device& device, Precision precision,
                      const RooflineCalibration& calibration, Layout layout) {
+  if (const auto& own = calibration.for_device(device.kind); &own != &calibration)
+    return time_kernel(work, device, precision, own, layout);
   NodeTime nt;
   nt.op_class = work.op_class;
   nt.kernel = work.head;
@@ -276,6 +310,8 @@ NodeTime time_kernel(const KernelWork& work, const Device& device, Precision pre
 LatencyPrediction predict_inference_latency(const graph::Graph& graph, const graph::GraphSummary& summary,
                                             const Device& device, Precision precision,
                                             const RooflineCalibration& calibration, Layout layout) {
+  if (const auto& own = calibration.for_device(device.kind); &own != &calibration)
+    return predict_inference_latency(graph, summary, device, precision, own, layout);
   const KernelPlan plan = plan_kernels(graph);
   const std::vector<KernelWork> work = kernel_work(graph, summary, plan);
   LatencyPrediction out;
@@ -283,7 +319,7 @@ LatencyPrediction predict_inference_latency(const graph::Graph& graph, const gra
   Totals totals;
   time_forward(graph, plan, work, device, precision, calibration, layout, out, roofs, totals);
   totals.finish(out, calibration.interval_low_factor, calibration.interval_high_factor);
-  add_warnings(graph, summary, plan, device, out.warnings);
+  add_warnings(graph, summary, plan, device, calibration, out.warnings);
   add_layout_warning(layout, device, precision, calibration, out.warnings);
   return out;
 }
@@ -291,6 +327,8 @@ LatencyPrediction predict_inference_latency(const graph::Graph& graph, const gra
 TrainingPrediction predict_training_step(const graph::Graph& graph, const graph::GraphSummary& summary,
                                          const Device& device, Precision precision, Optimizer optimizer,
                                          const RooflineCalibration& calibration, Layout layout) {
+  if (const auto& own = calibration.for_device(device.kind); &own != &calibration)
+    return predict_training_step(graph, summary, device, precision, optimizer, own, layout);
   const KernelPlan plan = plan_kernels(graph);
   const std::vector<KernelWork> work = kernel_work(graph, summary, plan);
   const double bandwidth = bandwidth_of(device);
@@ -351,7 +389,7 @@ TrainingPrediction predict_training_step(const graph::Graph& graph, const graph:
   const bool own_band = tc.interval_low_factor > 0 && tc.interval_high_factor > 0;
   totals.finish(step, own_band ? tc.interval_low_factor : calibration.interval_low_factor,
                 own_band ? tc.interval_high_factor : calibration.interval_high_factor);
-  add_warnings(graph, summary, plan, device, step.warnings);
+  add_warnings(graph, summary, plan, device, calibration, step.warnings);
   add_layout_warning(layout, device, precision, calibration, step.warnings);
   return out;
 }

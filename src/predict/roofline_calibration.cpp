@@ -17,6 +17,7 @@ namespace {
 using nlohmann::json;
 
 size_t class_index(OpClass op_class) {
+  op_class = parameter_class(op_class);
   for (size_t i = 0; i < std::size(kTimedClasses); ++i)
     if (kTimedClasses[i] == op_class) return i;
   throw Error(fmt::format("operator class '{}' has no roofline parameters", op_class_name(op_class)));
@@ -49,11 +50,12 @@ double RooflineCalibration::gemm_scale_for(const std::string& device_id) const {
 
 double RooflineCalibration::tensor_core_multiplier(OpClass op_class) const {
   if (op_class == OpClass::kGemm) return tensor_core_multiplier_gemm;
-  if (op_class == OpClass::kConv) return tensor_core_multiplier_conv;
+  if (parameter_class(op_class) == OpClass::kConv) return tensor_core_multiplier_conv;
   return 1.0;
 }
 
 double RooflineCalibration::nhwc_time_factor(OpClass op_class) const {
+  op_class = parameter_class(op_class);
   for (size_t i = 0; i < std::size(kTimedClasses); ++i)
     if (kTimedClasses[i] == op_class) return layout.nhwc_time_factor[i];
   return 1.0;
@@ -64,6 +66,10 @@ double RooflineCalibration::runtime_context_for(const std::string& vendor) const
   double most = 0;
   for (const auto& [name, bytes] : runtime_context_bytes) most = std::max(most, bytes);
   return most;
+}
+
+const RooflineCalibration& RooflineCalibration::for_device(const std::string& device_kind) const {
+  return device_kind == "cpu" && cpu_variant ? *cpu_variant : *this;
 }
 
 std::string default_calibration_path() { return hardware::default_data_dir() + "/calibration/roofline.json"; }
@@ -122,6 +128,9 @@ RooflineCalibration load_roofline_calibration(const std::string& path) {
   const json& multiplier = r.at(j, "tensor_core_multiplier", "");
   c.tensor_core_multiplier_gemm = r.number(multiplier, "gemm", "tensor_core_multiplier", 1e-3, 1e3);
   c.tensor_core_multiplier_conv = r.number(multiplier, "conv", "tensor_core_multiplier", 1e-3, 1e3);
+  if (j.contains("grouped_conv"))
+    c.grouped_conv_compute_factor =
+        r.number(j["grouped_conv"], "compute_efficiency_vs_conv", "grouped_conv", 1e-3, 1e3);
   c.low_precision_memory_multiplier = r.number(r.at(j, "low_precision_memory_multiplier", ""), "value",
                                                "low_precision_memory_multiplier", 1e-3, 1e3);
   const json& interval = r.at(j, "interval", "");
@@ -135,6 +144,32 @@ RooflineCalibration load_roofline_calibration(const std::string& path) {
   const json& workspace = r.at(j, "workspace", "");
   c.workspace_fraction = r.number(workspace, "fraction_of_largest_operand", "workspace", 0, 100);
   c.workspace_cap_bytes = r.number(workspace, "cap_bytes", "workspace", 0, 1e13);
+  if (j.contains("cpu")) {
+    const json& cpu = j["cpu"];
+    const json& cpu_classes = r.at(cpu, "classes", "cpu");
+    for (size_t i = 0; i < std::size(kTimedClasses); ++i) {
+      const std::string name(op_class_name(kTimedClasses[i]));
+      c.cpu.classes[i] = class_params(r.at(cpu_classes, name, "cpu.classes"), "cpu.classes." + name);
+    }
+    c.cpu.per_node_overhead_s = cpu.contains("per_node_overhead_s") ? r.number(cpu, "per_node_overhead_s", "cpu", 0, 1) : 0;
+    const json& cpu_interval = r.at(cpu, "interval", "cpu");
+    c.cpu.interval_low_factor = r.number(cpu_interval, "low_factor", "cpu.interval", 1e-6, 1);
+    c.cpu.interval_high_factor = r.number(cpu_interval, "high_factor", "cpu.interval", 1, 1e6);
+    const std::string clock = cpu.value("peak_clock", std::string("base"));
+    if (clock != "base" && clock != "boost")
+      throw Error(fmt::format("{}: 'cpu.peak_clock' must be \"base\" or \"boost\", not '{}'", path, clock));
+    c.cpu.peak_at_boost_clock = clock == "boost";
+    c.cpu.fitted = true;
+    auto variant = std::make_shared<RooflineCalibration>(c);
+    variant->classes = c.cpu.classes;
+    variant->per_node_overhead_s = c.cpu.per_node_overhead_s;
+    variant->interval_low_factor = c.cpu.interval_low_factor;
+    variant->interval_high_factor = c.cpu.interval_high_factor;
+    variant->peak_at_boost_clock = c.cpu.peak_at_boost_clock;
+    variant->gemm_wave_tile = 0;  // CPU BLAS/oneDNN block per core at much smaller tiles than GPU waves
+    variant->gemm_device_scale.clear();
+    c.cpu_variant = std::move(variant);
+  }
   return c;
 }
 

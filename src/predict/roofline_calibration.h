@@ -2,6 +2,7 @@
 #include <array>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "predict/op_class.h"
@@ -37,6 +38,19 @@ struct LayoutCalibration {
   bool fitted = false;  // the file has a "layout" key
 };
 
+// CPU constants (roofline.json "cpu", scripts/calibrate_cpu.py; fitted on timm's torch.compile fp32
+// batch-1 CPU latencies): devices of kind "cpu" are timed with these instead of the GPU classes.
+struct CpuCalibration {
+  bool fitted = false;  // the file has a "cpu" key; false: CPUs use the GPU constants
+  std::array<ClassParams, std::size(kTimedClasses)> classes{};  // indexed like kTimedClasses
+  double per_node_overhead_s = 0;
+  double interval_low_factor = 1;   // measured / predicted, 10th percentile of the fit rows
+  double interval_high_factor = 1;  // 90th percentile
+  // The compute roof at the max-turbo clock (fp32 peak x boost / base clock of the device file), as
+  // GPU datasheet peaks are quoted; the CPU files give peaks at base clock.
+  bool peak_at_boost_clock = false;
+};
+
 // data/calibration/roofline.json, written by scripts/calibrate_roofline.py.
 struct RooflineCalibration {
   std::string file;         // where it was loaded from
@@ -55,6 +69,10 @@ struct RooflineCalibration {
   // Scale a of gemm / conv at the tf32/fp16/bf16/fp8/int8 (tensor-core) peaks; a * multiplier <= 1.
   double tensor_core_multiplier_gemm = 1;
   double tensor_core_multiplier_conv = 1;
+  // Scales a of grouped convolutions (OpClass::kGroupedConv) at tensor-core precisions, on top of conv's a
+  // and multiplier, capped at 1 (roofline.json grouped_conv.compute_efficiency_vs_conv,
+  // scripts/calibrate_grouped_conv.py). A file without the key: 1 (grouped convs timed as conv).
+  double grouped_conv_compute_factor = 1;
   // Scales b of every class (capped at 1) when data is stored in < 4 bytes per element.
   double low_precision_memory_multiplier = 1;
   // The end-to-end latency band, measured / predicted: exp(mean -+ 1.28 sd) of the timm fit rows' log
@@ -64,6 +82,9 @@ struct RooflineCalibration {
   std::map<std::string, double> runtime_context_bytes;  // by device vendor ("nvidia", "amd", "cpu")
   double workspace_fraction = 1;         // of the largest gemm/conv operand
   double workspace_cap_bytes = 0;
+  CpuCalibration cpu;
+  // Set on the copy that for_device() returns for CPUs: compute roofs at the boost clock.
+  bool peak_at_boost_clock = false;
 
   const ClassParams& params(OpClass op_class) const;
   // gemm_device_scale's entry for the device, else 1.
@@ -73,6 +94,10 @@ struct RooflineCalibration {
   double nhwc_time_factor(OpClass op_class) const;
   // The vendor's entry, else the largest of all (unknown vendors get the conservative figure).
   double runtime_context_for(const std::string& vendor) const;
+  // The constants a device kind is timed with: for "cpu" with a fitted "cpu" key, a copy whose classes,
+  // per-node overhead and band are cpu's (no gemm wave quantisation, no per-device gemm scale); else *this.
+  const RooflineCalibration& for_device(const std::string& device_kind) const;
+  std::shared_ptr<const RooflineCalibration> cpu_variant;  // that copy, built by load_roofline_calibration
 };
 
 // $PERFCAST_DATA_DIR (else the source tree's data/) + "/calibration/roofline.json".

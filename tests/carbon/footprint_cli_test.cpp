@@ -49,7 +49,7 @@ TEST(CatalogCli, DevicesTableAndJson) {
   r = perfcast("devices --kind cpu --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto j = nlohmann::json::parse(r.output);
-  ASSERT_EQ(j["devices"].size(), 9u);
+  ASSERT_EQ(j["devices"].size(), 11u);  // data/devices: 10 CPUs + generic-cpu
   for (const auto& d : j["devices"]) EXPECT_EQ(d["kind"], "cpu");
   r = perfcast("devices --kind gpu --json");
   const auto g = nlohmann::json::parse(r.output);

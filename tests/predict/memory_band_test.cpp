@@ -53,7 +53,7 @@ TEST(MemoryBand, Fp32InferenceOnAGpuCarriesTheMeasuredTensorBandPlusGpuRanges) {
   EXPECT_TRUE(band.at("calibrated").get<bool>());
   const std::string basis = band.at("band_basis");
   EXPECT_TRUE(contains(basis, "fitted on measurements")) << basis;
-  EXPECT_TRUE(contains(basis, "held-out inference rows")) << basis;
+  EXPECT_TRUE(contains(basis, "with each model left out of the fit, it holds for")) << basis;
   EXPECT_TRUE(contains(basis, "GPU runtime context")) << basis;
   EXPECT_TRUE(contains(basis, "not measured")) << basis;
 
