@@ -27,6 +27,7 @@ Predictions come from the C++ binary (perfcast predict --predictor roofline) run
 data/ (symlinks) whose roofline.json has the candidate m.
 """
 
+import scratch_data
 import argparse
 import csv
 import datetime
@@ -110,17 +111,7 @@ def check_architectures(args, rows):
 
 def scratch_data_dir(tmp, calibration, factor):
     """A copy of data/ (links) whose roofline.json has grouped_conv.compute_efficiency_vs_conv = factor."""
-    data = os.path.join(REPO, "data")
-    os.makedirs(os.path.join(tmp, "calibration"), exist_ok=True)
-    for entry in os.listdir(data):
-        if entry != "calibration" and not os.path.exists(os.path.join(tmp, entry)):
-            os.symlink(os.path.join(data, entry), os.path.join(tmp, entry))
-    for entry in os.listdir(os.path.join(data, "calibration")):
-        if entry != "roofline.json" and not os.path.exists(os.path.join(tmp, "calibration", entry)):
-            os.symlink(os.path.join(data, "calibration", entry), os.path.join(tmp, "calibration", entry))
-    with open(os.path.join(tmp, "calibration", "roofline.json"), "w") as f:
-        json.dump({**calibration, KEY: {"compute_efficiency_vs_conv": factor}}, f)
-    return tmp
+    return scratch_data.scratch_data_dir(tmp, {**calibration, KEY: {"compute_efficiency_vs_conv": factor}})
 
 
 def predicted_ms(args, data_dir, r):

@@ -42,6 +42,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from calibrate_roofline import TIMM_COMMIT, TIMM_MODELS  # noqa: E402
+import scratch_data  # noqa: E402
 
 ROWS = os.path.join(REPO, "data", "validation", "timm_nhwc_rows.csv")
 TRAIN_ROWS = os.path.join(REPO, "data", "validation", "timm_train_rows.csv")
@@ -111,17 +112,7 @@ def latency_ms(args, data_dir, model, device, batch, training, layout):
 
 def scratch_data_dir(tmp, calibration, factors):
     """A copy of data/ (links) whose roofline.json has the given NHWC factors."""
-    data = os.path.join(REPO, "data")
-    os.makedirs(os.path.join(tmp, "calibration"), exist_ok=True)
-    for entry in os.listdir(data):
-        if entry != "calibration" and not os.path.exists(os.path.join(tmp, entry)):
-            os.symlink(os.path.join(data, entry), os.path.join(tmp, entry))
-    for entry in os.listdir(os.path.join(data, "calibration")):
-        if entry != "roofline.json" and not os.path.exists(os.path.join(tmp, "calibration", entry)):
-            os.symlink(os.path.join(data, "calibration", entry), os.path.join(tmp, "calibration", entry))
-    with open(os.path.join(tmp, "calibration", "roofline.json"), "w") as f:
-        json.dump({**calibration, "layout": {"nhwc_time_factor": factors}}, f)
-    return tmp
+    return scratch_data.scratch_data_dir(tmp, {**calibration, "layout": {"nhwc_time_factor": factors}})
 
 
 def row_key(r, training):

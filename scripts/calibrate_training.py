@@ -44,6 +44,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from calibrate_roofline import TIMM_MODELS  # noqa: E402
+import scratch_data  # noqa: E402
 
 ROWS = os.path.join(REPO, "data", "validation", "timm_train_rows.csv")
 CALIBRATION = os.path.join(REPO, "data", "calibration", "roofline.json")
@@ -90,17 +91,7 @@ def latency_ms(perfcast, fixtures, data_dir, model, device, batch, layout, extra
 
 def scratch_data_dir(tmp, calibration, training):
     """A copy of data/ (links) whose roofline.json has the given training multipliers."""
-    data = os.path.join(REPO, "data")
-    os.makedirs(os.path.join(tmp, "calibration"), exist_ok=True)
-    for entry in os.listdir(data):
-        if entry != "calibration" and not os.path.exists(os.path.join(tmp, entry)):
-            os.symlink(os.path.join(data, entry), os.path.join(tmp, entry))
-    for entry in os.listdir(os.path.join(data, "calibration")):
-        if entry != "roofline.json" and not os.path.exists(os.path.join(tmp, "calibration", entry)):
-            os.symlink(os.path.join(data, "calibration", entry), os.path.join(tmp, "calibration", entry))
-    with open(os.path.join(tmp, "calibration", "roofline.json"), "w") as f:
-        json.dump({**calibration, "training": {**calibration.get("training", {}), **training}}, f)
-    return tmp
+    return scratch_data.scratch_data_dir(tmp, {**calibration, "training": {**calibration.get("training", {}), **training}})
 
 
 def first_principles_parts(args, rows, calibration):
