@@ -234,6 +234,43 @@ void add_warnings(const graph::Graph& graph, const graph::GraphSummary& summary,
   }
 }
 
+// The training multipliers and band were fitted on mixed-precision (AMP fp16) steps only; fp32 keeps
+// the first-principles backward (NeuSight's fp32 transformer training steps agree with it better).
+TrainingCalibration training_constants(const RooflineCalibration& calibration, Precision precision) {
+  return is_tensor_precision(precision) ? calibration.training : TrainingCalibration{};
+}
+
+struct BackwardKernel {
+  Roof roof;
+  double bytes = 0;  // as timed
+};
+
+// One backward kernel of a costed forward kernel (roofline.h, predict_training_step).
+BackwardKernel backward_kernel(const KernelWork& w, const Device& device, Precision precision,
+                               const RooflineCalibration& calibration, const TrainingCalibration& tc, Layout layout) {
+  BackwardKernel out;
+  out.bytes = (is_matrix_class(w.op_class) ? 1.0 : 2.0) * w.bytes_at(hardware::precision_bytes(precision));
+  const Compute compute = compute_roof(device, precision, w.op_class, calibration);
+  Roof r = roof(calibration.params(w.op_class), compute, w.flops * wave_factor(w, device, calibration), out.bytes,
+                bandwidth_of(device));
+  r.compute_busy_s = std::min(w.flops / compute.peak, r.kernel_s);
+  r.busy_s = r.compute_bound ? r.compute_busy_s : r.memory_busy_s;
+  const double multiplier =
+      w.op_class == OpClass::kDepthwiseConv ? tc.depthwise_conv_backward_multiplier : tc.backward_multiplier;
+  // The backward kernels of a class see the same layout conversions (or NHWC kernels) as its forward.
+  out.roof = scaled(r, multiplier * layout_time_factor(w.op_class, device, precision, layout, calibration));
+  return out;
+}
+
+// A NodeTime for the kernel `work` launches, before it is timed.
+NodeTime launched(const KernelWork& work) {
+  NodeTime nt;
+  nt.op_class = work.op_class;
+  nt.kernel = work.head;
+  nt.launched = true;
+  return nt;
+}
+
 // Times every kernel; fills out.nodes / out.node_time_s (forward) and the totals.
 void time_forward(const graph::Graph& graph, const KernelPlan& plan, const std::vector<KernelWork>& work,
                   const Device& device, Precision precision, const RooflineCalibration& calibration, Layout layout,
@@ -285,10 +322,7 @@ NodeTime time_kernel(const KernelWork& work, const Device& device, Precision pre
                      const RooflineCalibration& calibration, Layout layout) {
   if (const auto& own = calibration.for_device(device.kind); &own != &calibration)
     return time_kernel(work, device, precision, own, layout);
-  NodeTime nt;
-  nt.op_class = work.op_class;
-  nt.kernel = work.head;
-  nt.launched = true;
+  NodeTime nt = launched(work);
   if (!work.costed) {
     nt.kernel_s = calibration.params(OpClass::kMovement).t0_s;
     nt.time_s = nt.kernel_s;
@@ -304,6 +338,26 @@ NodeTime time_kernel(const KernelWork& work, const Device& device, Precision pre
   nt.compute_bound = r.compute_bound;
   nt.kernel_s = r.kernel_s;
   nt.time_s = r.kernel_s;
+  return nt;
+}
+
+NodeTime time_backward_kernel(const KernelWork& work, const Device& device, Precision precision,
+                              const RooflineCalibration& calibration, Layout layout) {
+  if (const auto& own = calibration.for_device(device.kind); &own != &calibration)
+    return time_backward_kernel(work, device, precision, own, layout);
+  NodeTime nt = launched(work);
+  const TrainingCalibration tc = training_constants(calibration, precision);
+  if (!work.costed) {
+    nt.kernel_s = tc.backward_multiplier * calibration.params(OpClass::kMovement).t0_s;
+    nt.time_s = nt.kernel_s;
+    return nt;
+  }
+  const BackwardKernel b = backward_kernel(work, device, precision, calibration, tc, layout);
+  nt.flops = work.flops;
+  nt.bytes = b.bytes;
+  nt.compute_bound = b.roof.compute_bound;
+  nt.kernel_s = b.roof.kernel_s;
+  nt.time_s = b.roof.kernel_s;
   return nt;
 }
 
@@ -333,10 +387,7 @@ TrainingPrediction predict_training_step(const graph::Graph& graph, const graph:
   const std::vector<KernelWork> work = kernel_work(graph, summary, plan);
   const double bandwidth = bandwidth_of(device);
   const double overhead = calibration.per_node_overhead_s;
-  // The training multipliers and band were fitted on mixed-precision (AMP fp16) steps only; fp32 keeps
-  // the first-principles backward (NeuSight's fp32 transformer training steps agree with it better).
-  TrainingCalibration tc = calibration.training;
-  if (!is_tensor_precision(precision)) tc = TrainingCalibration{};
+  const TrainingCalibration tc = training_constants(calibration, precision);
   TrainingPrediction out;
   LatencyPrediction& step = out.step;
   std::vector<Roof> roofs;
@@ -350,20 +401,10 @@ TrainingPrediction predict_training_step(const graph::Graph& graph, const graph:
       totals.add(w.op_class, scaled(roofs[k], tc.backward_multiplier), overhead, 0, 0);
       backward = tc.backward_multiplier * roofs[k].kernel_s + overhead;
     } else {
-      const bool matrix = is_matrix_class(w.op_class);
-      const int kernels = matrix ? 2 : 1;
-      const double bytes = (matrix ? 1.0 : 2.0) * w.bytes_at(hardware::precision_bytes(precision));
-      const Compute compute = compute_roof(device, precision, w.op_class, calibration);
-      Roof r = roof(calibration.params(w.op_class), compute,
-                    w.flops * wave_factor(w, device, calibration), bytes, bandwidth);
-      r.compute_busy_s = std::min(w.flops / compute.peak, r.kernel_s);
-      r.busy_s = r.compute_bound ? r.compute_busy_s : r.memory_busy_s;
-      const double multiplier =
-          w.op_class == OpClass::kDepthwiseConv ? tc.depthwise_conv_backward_multiplier : tc.backward_multiplier;
-      // The backward kernels of a class see the same layout conversions (or NHWC kernels) as its forward.
-      r = scaled(r, multiplier * layout_time_factor(w.op_class, device, precision, layout, calibration));
-      for (int i = 0; i < kernels; ++i) totals.add(w.op_class, r, overhead, w.flops, bytes);
-      backward = kernels * (r.kernel_s + overhead);
+      const int kernels = is_matrix_class(w.op_class) ? 2 : 1;
+      const BackwardKernel b = backward_kernel(w, device, precision, calibration, tc, layout);
+      for (int i = 0; i < kernels; ++i) totals.add(w.op_class, b.roof, overhead, w.flops, b.bytes);
+      backward = kernels * (b.roof.kernel_s + overhead);
     }
     out.backward_s += backward;
     step.node_time_s[static_cast<size_t>(w.head)] += backward;

@@ -78,6 +78,12 @@ struct LatencyPrediction {
 NodeTime time_kernel(const KernelWork& work, const hardware::Device& device, hardware::Precision precision,
                      const RooflineCalibration& calibration, Layout layout = Layout::kNchw);
 
+// One backward kernel of a forward kernel, as predict_training_step times it (without the per-node
+// overhead): for gemm/conv one of the two it runs (input gradient, weight gradient), else its only one;
+// the training multipliers apply at tensor-core precisions.
+NodeTime time_backward_kernel(const KernelWork& work, const hardware::Device& device, hardware::Precision precision,
+                              const RooflineCalibration& calibration, Layout layout = Layout::kNchw);
+
 // The factor a kernel of this class's NCHW time is multiplied by in `layout` (see the header comment):
 // 1 for NCHW, for non-tensor precisions and for non-GPU devices.
 double layout_time_factor(OpClass op_class, const hardware::Device& device, hardware::Precision precision,

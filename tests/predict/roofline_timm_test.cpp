@@ -8,9 +8,12 @@
 // with split=fit (RTX 3090, PyTorch 2.4.0); every other file is held out for them. Measured when
 // written, per GPU (MAPE / Acc10 / median predicted/measured): 3090 8.0% / 68% / 0.98, 4090 12.8% /
 // 46% / 1.10, 5090 7.7% / 77% / 1.02, PRO 6000 Max-Q 18.7% / 23% / 0.85. The bounds add a margin.
-// The latency band (roofline.json interval) is the 10th/90th percentile of measured/predicted over the
-// four GPUs' rows; its held-out check is leave-one-GPU-out (each GPU's band from the other GPUs' rows),
-// measured when fitted: 3090 92%, 4090 54%, 5090 77%, PRO 6000 23%; 69% of the 90 rows.
+// The latency band (roofline.json interval) is the band for a GPU outside the fit: the 10th/90th
+// percentile of measured/predicted when log(measured/predicted) = a GPU bias (normal, from the four GPUs'
+// mean log ratios, sd x sqrt(1 + 1/G)) + a within-GPU residual (scripts/calibrate_roofline.py
+// new_gpu_band). Its held-out check is leave-one-GPU-out (each GPU's band from the other GPUs' rows),
+// measured when fitted: 3090 100%, 4090 81%, 5090 92%, PRO 6000 23%; 82% of the 90 rows. (The band
+// before, percentiles of the pooled rows, held 92%, 54%, 77%, 23%: 69%.)
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -61,9 +64,9 @@ struct GpuLimits {
   double min_logo_coverage;   // share inside the band fitted on the other GPUs' rows
 };
 const std::map<std::string, GpuLimits> kGpuLimits = {
-    {"rtx-3090", {12.0, 55.0, 0.06, 0.80}},
-    {"rtx-4090", {17.0, 30.0, 0.14, 0.40}},
-    {"rtx-5090", {12.0, 55.0, 0.07, 0.60}},
+    {"rtx-3090", {12.0, 55.0, 0.06, 0.95}},
+    {"rtx-4090", {17.0, 30.0, 0.14, 0.70}},
+    {"rtx-5090", {12.0, 55.0, 0.07, 0.80}},
     {"rtx-pro-6000-blackwell-max-q", {23.0, 15.0, 0.19, 0.15}},
 };
 
@@ -98,6 +101,41 @@ std::vector<E2eRow> predict_timm_rows(const RooflineCalibration& calibration) {
                    p.latency_ms.high, row.number("infer_step_time")});
   }
   return out;
+}
+
+// Standard normal quantile, by bisection on the CDF.
+double normal_quantile(double p) {
+  double lo = -10, hi = 10;
+  for (int i = 0; i < 200; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+// The band for a GPU outside `rows` (scripts/calibrate_roofline.py new_gpu_band): the 10th/90th
+// percentiles of mean bias + sd x sqrt(1 + 1/G) x z_k + within-GPU residual, z_k the normal quantiles at
+// 1%..99%, the bias sd that of the GPUs' mean log ratios; low capped at 1 from above, high from below.
+std::pair<double, double> new_gpu_band(const std::vector<E2eRow>& rows) {
+  std::map<std::string, std::vector<double>> by_gpu;
+  for (const auto& r : rows) by_gpu[r.device].push_back(std::log(r.ratio()));
+  std::vector<double> means;
+  std::vector<double> within;
+  for (const auto& [gpu, logs] : by_gpu) {
+    double mean = 0;
+    for (double v : logs) mean += v / static_cast<double>(logs.size());
+    means.push_back(mean);
+    for (double v : logs) within.push_back(v - mean);
+  }
+  const double g = static_cast<double>(means.size());
+  double mu = 0, var = 0;
+  for (double m : means) mu += m / g;
+  for (double m : means) var += (m - mu) * (m - mu) / (g - 1);
+  const double spread = std::sqrt(var) * std::sqrt(1 + 1 / g);
+  std::vector<double> values;
+  for (int k = 1; k <= 99; ++k)
+    for (double e : within) values.push_back(mu + spread * normal_quantile(k / 100.0) + e);
+  return {std::min(1.0, std::exp(quantile(values, 0.10))), std::max(1.0, std::exp(quantile(values, 0.90)))};
 }
 
 double inside_share(const std::vector<E2eRow>& rows, double low_factor, double high_factor) {
@@ -138,15 +176,15 @@ TEST(RooflineTimmEndToEnd, PerGpuAccuracyAndLeaveOneGpuOutBand) {
         << "/usr/bin/python3 scripts/calibrate_roofline.py --band-only";
   }
 
-  // The shipped band: the 10th/90th percentiles of measured/predicted over the fit GPUs' rows, as
-  // predict applies it (low <= measured <= high for ~80% of those rows).
+  // The shipped band: the new-GPU band of the fit GPUs' rows, as predict applies it.
   const auto& logo_json = interval.at("leave_one_gpu_out");
-  std::vector<double> fit_ratios;
+  std::vector<E2eRow> fit_rows;
   for (const auto& r : rows)
-    if (logo_json.contains(r.device)) fit_ratios.push_back(r.ratio());
+    if (logo_json.contains(r.device)) fit_rows.push_back(r);
   const double low = interval.at("low_factor").get<double>(), high = interval.at("high_factor").get<double>();
-  EXPECT_NEAR(low, std::min(1.0, quantile(fit_ratios, 0.10)), 1e-3) << "band not refitted on current predictions";
-  EXPECT_NEAR(high, std::max(1.0, quantile(fit_ratios, 0.90)), 1e-3) << "band not refitted on current predictions";
+  const auto [band_low, band_high] = new_gpu_band(fit_rows);
+  EXPECT_NEAR(low, band_low, 1e-3) << "band not refitted on current predictions";
+  EXPECT_NEAR(high, band_high, 1e-3) << "band not refitted on current predictions";
   int inside_shipped = 0;
   for (const auto& r : rows) {
     EXPECT_NEAR(r.low_ms, r.predicted_ms * low, 1e-6 * r.predicted_ms);
@@ -154,27 +192,31 @@ TEST(RooflineTimmEndToEnd, PerGpuAccuracyAndLeaveOneGpuOutBand) {
     inside_shipped += r.low_ms <= r.measured_ms && r.measured_ms <= r.high_ms;
   }
   const double shipped_coverage = static_cast<double>(inside_shipped) / static_cast<double>(rows.size());
-  EXPECT_GE(shipped_coverage, 0.75);  // in-sample: 80% by construction
-  EXPECT_LE(shipped_coverage, 0.85);
+  // In sample the new-GPU band is wider than the pooled rows' 80% (90% when fitted): it adds the bias
+  // spread a GPU outside the fit sees.
+  EXPECT_GE(shipped_coverage, 0.80);
+  EXPECT_LE(shipped_coverage, 0.95);
 
   // Per GPU: accuracy, and leave-one-GPU-out coverage (band from the other GPUs' rows).
   int logo_inside_rows = 0;
   for (const auto& [gpu, gpu_rows] : by_gpu) {
     const GpuLimits& limit = kGpuLimits.at(gpu);
     testing::RelativeErrors e;
-    std::vector<double> pred_over_meas, others;
+    std::vector<double> pred_over_meas;
+    std::vector<E2eRow> others;
     for (const auto& r : gpu_rows) {
       e.add(r.predicted_ms, r.measured_ms);
       pred_over_meas.push_back(r.predicted_ms / r.measured_ms);
     }
     for (const auto& r : rows)
-      if (r.device != gpu) others.push_back(r.ratio());
+      if (r.device != gpu) others.push_back(r);
     const double median_ratio = median(pred_over_meas);
     ASSERT_TRUE(logo_json.contains(gpu)) << gpu;
     const double logo_low = logo_json[gpu]["low_factor"].get<double>();
     const double logo_high = logo_json[gpu]["high_factor"].get<double>();
-    EXPECT_NEAR(logo_low, std::min(1.0, quantile(others, 0.10)), 1e-3) << gpu;
-    EXPECT_NEAR(logo_high, std::max(1.0, quantile(others, 0.90)), 1e-3) << gpu;
+    const auto [others_low, others_high] = new_gpu_band(others);
+    EXPECT_NEAR(logo_low, others_low, 1e-3) << gpu;
+    EXPECT_NEAR(logo_high, others_high, 1e-3) << gpu;
     const double coverage = inside_share(gpu_rows, logo_low, logo_high);
     logo_inside_rows += static_cast<int>(std::lround(coverage * static_cast<double>(gpu_rows.size())));
     std::cout << fmt::format("{}: n={} MAPE {:.1f}%  Acc10 {:.0f}%  median pred/meas {:.3f}  band from the other "
@@ -191,7 +233,7 @@ TEST(RooflineTimmEndToEnd, PerGpuAccuracyAndLeaveOneGpuOutBand) {
   std::cout << fmt::format("leave-one-GPU-out: {} of {} rows inside the band fitted without their GPU ({:.0f}%); "
                            "shipped band x{:.3f}..x{:.3f} holds {:.0f}% in sample\n",
                            logo_inside_rows, rows.size(), 100 * logo_coverage, low, high, 100 * shipped_coverage);
-  EXPECT_GE(logo_coverage, 0.60);  // 69% when fitted; an 80% band on a GPU it has not seen holds less
+  EXPECT_GE(logo_coverage, 0.75);  // 82% when fitted (the pooled-rows band: 69%)
   EXPECT_NEAR(logo_coverage, interval.at("leave_one_gpu_out_coverage").get<double>(), 1e-9);
 }
 

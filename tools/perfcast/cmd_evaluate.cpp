@@ -15,12 +15,15 @@
 #include "common/error.h"
 #include "common/json_file.h"
 #include "hardware/device_catalog.h"
+#include "dataset/deepbench_kernels.h"
+#include "learn/deepbench_evaluation.h"
 #include "learn/evaluation.h"
 #include "learn/features.h"
 #include "learn/gnn_plugin.h"
 #include "learn/seed_list.h"
 #include "learn/timm_dataset.h"
 #include "llm_bench_commands.h"
+#include "predict/roofline_calibration.h"
 
 namespace perfcast::cli {
 namespace {
@@ -149,6 +152,38 @@ void evaluate_nasbench201_all(const EvaluateArgs& args) {
   for (const std::string& m : models) learn::gnn_commands().check({m, false, args.gnn.threads, false});
 }
 
+void print_deepbench_group(const learn::DeepBenchGroup& g) {
+  std::cout << fmt::format("{:<18} {:<5} {:<5} {:<17} {:>6} {:>8.1f} {:>8.0f} {:>10.2f}\n", g.device_id, g.kernel,
+                           g.precision, g.pass, g.metrics.n, g.metrics.mape, g.metrics.acc10,
+                           g.median_predicted_over_measured);
+}
+
+// The roofline per kernel on DeepBench (nothing fitted on it): every group, then per kernel kind, per
+// device and overall.
+void evaluate_deepbench_kernels(const std::string& data_dir) {
+  const std::string dir = data_dir.empty() ? learn::default_deepbench_dir() : data_dir;
+  if (dir.empty()) throw Error("no shared/data/deepbench beside the repository: pass --data-dir");
+  const dataset::DeepBenchData data = dataset::load_deepbench_kernels(dir);
+  const auto catalog = hardware::DeviceCatalog::load();
+  const learn::DeepBenchEvaluation e = learn::evaluate_deepbench(data, catalog, predict::load_roofline_calibration());
+  std::cout << fmt::format("DeepBench kernels ({}): {} timed kernels of {} read; the roofline constants were not "
+                           "fitted on any of them\n",
+                           dir, e.rows_used, data.kernels.size());
+  const auto header = [](const char* title) {
+    std::cout << fmt::format("\n{}\n{:<18} {:<5} {:<5} {:<17} {:>6} {:>8} {:>8} {:>10}\n", title, "device", "kind",
+                             "prec", "pass", "n", "MAPE %", "Acc10 %", "pred/meas");
+  };
+  header("per device, kernel, precision and pass (pred/meas: median predicted / measured)");
+  for (const auto& g : e.groups) print_deepbench_group(g);
+  header("per kernel, precision and pass, every device");
+  for (const auto& g : e.by_kind) print_deepbench_group(g);
+  header("per device, every kernel");
+  for (const auto& g : e.by_device) print_deepbench_group(g);
+  if (e.rows_used > 0) print_deepbench_group(e.all);
+  std::cout << "\nleft out:\n";
+  for (const auto& [why, count] : e.skipped) std::cout << fmt::format("  {:5d}  {}\n", count, why);
+}
+
 }  // namespace
 
 void register_evaluate(CLI::App& app) {
@@ -159,8 +194,9 @@ void register_evaluate(CLI::App& app) {
                   "xgb (also prints the prior), roofline-prior, or a graph predictor sage|gin|gae-sage (nasbench201; "
                   "also prints the prior and xgb on the same rows)")
       ->check(CLI::IsMember({"xgb", "roofline-prior", "sage", "gin", "gae-sage"}));
-  cmd->add_option("--data", args->data, "timm, nasbench201 or llm-inference-bench")
-      ->check(CLI::IsMember({"timm", "nasbench201", "llm-inference-bench"}));
+  cmd->add_option("--data", args->data,
+                  "timm, nasbench201, llm-inference-bench, or deepbench (the roofline per GEMM/convolution kernel)")
+      ->check(CLI::IsMember({"timm", "nasbench201", "llm-inference-bench", "deepbench"}));
   cmd->add_option("--split", args->split, "timm: family (default), device or random; nasbench201: arch (default) or device; "
                   "llm-inference-bench: model, device or random (default all three)")
       ->check(CLI::IsMember({"family", "device", "random", "arch", "model"}));
@@ -177,7 +213,8 @@ void register_evaluate(CLI::App& app) {
   cmd->add_option("--data-dir", args->data_dir, "timm results folder (default $PERFCAST_TIMM_DIR or shared/data/timm beside the repository)");
   cmd->add_flag("--all", args->all,
                 "Every dataset and split: timm (roofline prior, XGBoost), NAS-Bench-201 (prior, XGBoost; the saved "
-                "graph models re-measured on their held-out split), LLM-Inference-Bench (analytical prior, XGBoost)");
+                "graph models re-measured on their held-out split), LLM-Inference-Bench (analytical prior, XGBoost), "
+                "DeepBench (the roofline per kernel)");
   cmd->add_option("--model", args->model,
                   "Re-measure a saved model on its sidecar's split and seed (xgb: MODEL.json; graph: NAME or NAME.pt)");
   cmd->add_flag("--speed", args->speed, "With --model: time loading and prediction on one thread");
@@ -204,6 +241,11 @@ void register_evaluate(CLI::App& app) {
       return learn::gnn_commands().evaluate(
           {args->predictor, args->split, args->seeds, args->architectures, args->gnn});
     }
+    if (args->data == "deepbench") {
+      if (args->all) throw Error("--all covers every dataset: run it without --data");
+      if (!args->split.empty()) throw Error("deepbench has no split: every kernel is held out");
+      return evaluate_deepbench_kernels(args->data_dir);
+    }
     if (args->data == "llm-inference-bench") {
       if (args->all) throw Error("--all covers every dataset: run it without --data");
       if (args->split == "family" || args->split == "arch") throw Error("llm-inference-bench splits: model, device, random");
@@ -216,7 +258,9 @@ void register_evaluate(CLI::App& app) {
       evaluate_splits(*args, {learn::SplitKind::kFamily, learn::SplitKind::kDevice, learn::SplitKind::kRandom});
       evaluate_nasbench201_all(*args);
       std::cout << "\n";
-      return evaluate_llm_bench("", args->seeds, "");
+      evaluate_llm_bench("", args->seeds, "");
+      std::cout << "\n";
+      return evaluate_deepbench_kernels("");
     }
     evaluate_splits(*args, {learn::parse_split(args->split)});
   });
