@@ -74,7 +74,8 @@ Compute compute_roof(const Device& device, Precision precision, OpClass op_class
   Compute out;
   out.a = c.params(op_class).a;
   out.b = c.params(op_class).b;
-  if (hardware::precision_bytes(precision) < 4) out.b = std::min(1.0, out.b * c.low_precision_memory_multiplier);
+  if (hardware::precision_bytes(precision) < 4)
+    out.b = std::min(1.0, out.b * c.low_precision_memory_multiplier_for(op_class));
   if (is_matrix_class(op_class)) {
     out.peak = device.peak_flops(precision);
     if (precision == Precision::kFp32) out.peak = std::max(out.peak, fp32_matrix_peak(device));

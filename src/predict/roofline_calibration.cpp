@@ -54,6 +54,11 @@ double RooflineCalibration::tensor_core_multiplier(OpClass op_class) const {
   return 1.0;
 }
 
+double RooflineCalibration::low_precision_memory_multiplier_for(OpClass op_class) const {
+  return parameter_class(op_class) == OpClass::kConv ? low_precision_memory_multiplier_conv
+                                                     : low_precision_memory_multiplier;
+}
+
 double RooflineCalibration::nhwc_time_factor(OpClass op_class) const {
   op_class = parameter_class(op_class);
   for (size_t i = 0; i < std::size(kTimedClasses); ++i)
@@ -131,8 +136,13 @@ RooflineCalibration load_roofline_calibration(const std::string& path) {
   if (j.contains("grouped_conv"))
     c.grouped_conv_compute_factor =
         r.number(j["grouped_conv"], "compute_efficiency_vs_conv", "grouped_conv", 1e-3, 1e3);
-  c.low_precision_memory_multiplier = r.number(r.at(j, "low_precision_memory_multiplier", ""), "value",
-                                               "low_precision_memory_multiplier", 1e-3, 1e3);
+  const json& memory_multiplier = r.at(j, "low_precision_memory_multiplier", "");
+  c.low_precision_memory_multiplier =
+      r.number(memory_multiplier, "value", "low_precision_memory_multiplier", 1e-3, 1e3);
+  c.low_precision_memory_multiplier_conv =
+      memory_multiplier.contains("conv")
+          ? r.number(memory_multiplier, "conv", "low_precision_memory_multiplier", 1e-3, 1e3)
+          : c.low_precision_memory_multiplier;
   const json& interval = r.at(j, "interval", "");
   c.interval_low_factor = r.number(interval, "low_factor", "interval", 1e-6, 1);
   c.interval_high_factor = r.number(interval, "high_factor", "interval", 1, 1e6);

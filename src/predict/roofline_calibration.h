@@ -73,8 +73,13 @@ struct RooflineCalibration {
   // and multiplier, capped at 1 (roofline.json grouped_conv.compute_efficiency_vs_conv,
   // scripts/calibrate_grouped_conv.py). A file without the key: 1 (grouped convs timed as conv).
   double grouped_conv_compute_factor = 1;
-  // Scales b of every class (capped at 1) when data is stored in < 4 bytes per element.
+  // Scales b of every class (capped at 1) when data is stored in < 4 bytes per element; conv and grouped
+  // conv use their own (roofline.json low_precision_memory_multiplier.conv; absent: the general one): eager
+  // NCHW tensor-core convolutions move extra bytes in layout conversions that the bare convolution kernels
+  // conv's constants were fitted on do not.
   double low_precision_memory_multiplier = 1;
+  double low_precision_memory_multiplier_conv = 1;
+  double low_precision_memory_multiplier_for(OpClass op_class) const;
   // The end-to-end latency band, measured / predicted: exp(mean -+ 1.28 sd) of the timm fit rows' log
   // residuals (an 80% band; roofline.json interval).
   double interval_low_factor = 1;

@@ -1,10 +1,14 @@
 // The calibrated roofline per kernel against DeepBench's measured GEMMs and convolutions
 // (learn/deepbench_evaluation.h). Nothing in roofline.json was fitted on DeepBench: every row is held out.
+// The conv class's a, f, b, g were fitted on DeepBench's fp32 forward convolutions of two GPUs (P100, V100;
+// scripts/calibrate_roofline.py): those rows are fit rows, every other DeepBench row is held out (the other
+// four GPUs' convolutions, every GEMM, every fp16/int8 and backward pass).
 // Measured when written (perfcast evaluate --data deepbench; 4,215 kernels on six GPUs), MAPE and median
-// predicted/measured: GEMM fp32 82.0% / 1.38, fp16 63.6% / 0.93, int8 83.9% / 0.94; convolution forward
-// fp32 199% / 2.58, fp16 358% / 3.62, int8 638% / 6.55; convolution backward fp32 105-149% / 1.67-2.08.
-// The bounds below are those figures with a margin: they fail when the roofline moves, better or worse, so
-// that the README's DeepBench table is rewritten with it.
+// predicted/measured: GEMM fp32 82.0% / 1.38, fp16 74.1% / 1.14, int8 88.1% / 0.94; convolution forward
+// fp32 37.0% / 1.12 (held-out GPUs 31-43%), fp16 83.9% / 1.37, int8 104% / 1.84; backward fp32 38-43% /
+// 0.77-0.93, fp16 65-69% / 1.34. With the conv constants fitted on NeuSight's conv rows (before): forward
+// fp32 199% / 2.58, fp16 358% / 3.62, all kernels 192% (now 65%). The bounds below are the measured figures
+// with a margin: they fail when the roofline moves, better or worse, so that the README's table is rewritten.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -63,10 +67,11 @@ TEST(DeepBenchEvaluation, HeldOutKernelErrorsAsMeasured) {
     double max_mape_pct, median_low, median_high;
   };
   const Expected expected[] = {
-      {"gemm", "fp32", "forward", 90, 1.25, 1.50},     {"gemm", "fp16", "forward", 70, 0.85, 1.00},
-      {"gemm", "int8", "forward", 95, 0.85, 1.05},     {"conv", "fp32", "forward", 220, 2.3, 2.9},
-      {"conv", "fp16", "forward", 390, 3.2, 4.0},      {"conv", "int8", "forward", 700, 5.9, 7.2},
-      {"conv", "fp32", "backward-data", 165, 1.85, 2.3}, {"conv", "fp32", "backward-weights", 115, 1.5, 1.85},
+      {"gemm", "fp32", "forward", 90, 1.25, 1.50},          {"gemm", "fp16", "forward", 82, 1.05, 1.25},
+      {"gemm", "int8", "forward", 95, 0.85, 1.05},          {"conv", "fp32", "forward", 42, 1.0, 1.25},
+      {"conv", "fp16", "forward", 92, 1.25, 1.5},           {"conv", "int8", "forward", 115, 1.65, 2.05},
+      {"conv", "fp32", "backward-data", 48, 0.85, 1.02},    {"conv", "fp32", "backward-weights", 43, 0.7, 0.85},
+      {"conv", "fp16", "backward-data", 72, 1.22, 1.46},    {"conv", "fp16", "backward-weights", 76, 1.22, 1.46},
   };
   for (const Expected& x : expected) {
     const DeepBenchGroup& g = group(e->by_kind, "all", x.kernel, x.precision, x.pass);
@@ -74,6 +79,18 @@ TEST(DeepBenchEvaluation, HeldOutKernelErrorsAsMeasured) {
     EXPECT_LT(g.metrics.mape, x.max_mape_pct);
     EXPECT_GT(g.median_predicted_over_measured, x.median_low);
     EXPECT_LT(g.median_predicted_over_measured, x.median_high);
+  }
+}
+
+TEST(DeepBenchEvaluation, ConvolutionsOfTheGpusLeftOutOfTheConvFit) {
+  const DeepBenchEvaluation* e = shared_evaluation();
+  if (e == nullptr) GTEST_SKIP() << "no shared/data/deepbench";
+  // 31-43% MAPE when written; NeuSight's conv constants gave 155-238% on the same rows.
+  for (const char* gpu : {"gtx-1080ti", "titan-x-pascal", "titan-xp", "t4"}) {
+    const DeepBenchGroup& g = group(e->groups, gpu, "conv", "fp32", "forward");
+    EXPECT_LT(g.metrics.mape, 48) << gpu;
+    EXPECT_GT(g.median_predicted_over_measured, 0.8) << gpu;
+    EXPECT_LT(g.median_predicted_over_measured, 1.3) << gpu;
   }
 }
 

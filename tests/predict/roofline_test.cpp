@@ -144,6 +144,25 @@ TEST(RooflineSynthetic, MultipliersAndOverheadApply) {
   EXPECT_NEAR(fp32.node_time_s[1], kAddS + 15e-6, 1e-12);   // nor memory multiplier
 }
 
+TEST(RooflineSynthetic, ConvHasItsOwnLowPrecisionMemoryMultiplier) {
+  auto c = simple_calibration();
+  c.low_precision_memory_multiplier = 1.1;
+  c.low_precision_memory_multiplier_conv = 0.5;
+  KernelWork w;
+  w.costed = true;
+  w.flops = 1e3;  // memory bound
+  w.float_bytes = 4e6;
+  const auto time_of = [&](OpClass op_class, Precision p) {
+    w.op_class = op_class;
+    return time_kernel(w, simple_device(), p, c).kernel_s;
+  };
+  EXPECT_NEAR(time_of(OpClass::kConv, Precision::kFp16), 2e6 / (100e9 * 0.8 * 0.5) + 10e-6, 1e-12);
+  EXPECT_NEAR(time_of(OpClass::kGroupedConv, Precision::kFp16), 2e6 / (100e9 * 0.8 * 0.5) + 10e-6, 1e-12);
+  EXPECT_NEAR(time_of(OpClass::kElementwise, Precision::kFp16), 2e6 / (100e9 * 0.88) + 10e-6, 1e-12);
+  EXPECT_NEAR(time_of(OpClass::kDepthwiseConv, Precision::kFp16), 2e6 / (100e9 * 0.88) + 10e-6, 1e-12);
+  EXPECT_NEAR(time_of(OpClass::kConv, Precision::kFp32), 4e6 / (100e9 * 0.8) + 10e-6, 1e-12);  // fp32: neither
+}
+
 TEST(RooflineSynthetic, GemmDeviceScaleAppliesToItsDeviceAtFp32Only) {
   const Graph g = gemm_then_add();
   const auto s = graph::summarize(g);
@@ -422,6 +441,25 @@ TEST(RooflineCalibrationFile, DepthwiseConvBackwardMultiplierDefaultsToTheGenera
   EXPECT_EQ(general.training.depthwise_conv_backward_multiplier, 1.25);
   j["training"]["depthwise_conv_backward_multiplier"] = 0;
   EXPECT_THROW(load_roofline_calibration(write_temp("perfcast_roofline_bad_depthwise.json", j.dump())), Error);
+}
+
+TEST(RooflineCalibrationFile, ConvMemoryMultiplierDefaultsToTheGeneralOne) {
+  nlohmann::json j;
+  {
+    std::ifstream in(default_calibration_path());
+    j = nlohmann::json::parse(in);
+  }
+  j["low_precision_memory_multiplier"]["value"] = 1.5;
+  j["low_precision_memory_multiplier"]["conv"] = 0.6;
+  const auto both = load_roofline_calibration(write_temp("perfcast_roofline_conv_memory.json", j.dump()));
+  EXPECT_EQ(both.low_precision_memory_multiplier_for(OpClass::kConv), 0.6);
+  EXPECT_EQ(both.low_precision_memory_multiplier_for(OpClass::kGroupedConv), 0.6);
+  EXPECT_EQ(both.low_precision_memory_multiplier_for(OpClass::kGemm), 1.5);
+  j["low_precision_memory_multiplier"].erase("conv");  // a file written before the key existed
+  const auto general = load_roofline_calibration(write_temp("perfcast_roofline_no_conv_memory.json", j.dump()));
+  EXPECT_EQ(general.low_precision_memory_multiplier_for(OpClass::kConv), 1.5);
+  j["low_precision_memory_multiplier"]["conv"] = 0;
+  EXPECT_THROW(load_roofline_calibration(write_temp("perfcast_roofline_bad_conv_memory.json", j.dump())), Error);
 }
 
 TEST(RooflineMemory, InferenceIsWeightsActivationsWorkspaceAndContext) {
