@@ -40,7 +40,8 @@ Option evaluate(const predict::ModelWorkload& workload, const hardware::Device& 
   o.fits_memory = p.fits_memory;
   o.meets_slo = !request.latency_slo_ms || p.latency_ms.value <= *request.latency_slo_ms;
 
-  if ((o.instance = prices.cheapest(card.id))) {
+  if (const auto offer = prices.cheapest_in(card.id, request.region)) {
+    o.instance = offer->instance;
     o.usd_per_gpu_hour = o.instance->price_usd_per_gpu_hour();
     o.usd_per_million_samples = *o.usd_per_gpu_hour / (o.samples_per_s_per_gpu * 3600.0) * kMillion;
   }
@@ -192,9 +193,13 @@ Advice advise(const predict::ModelWorkload& workload, const AdviseRequest& reque
     advice.explanation = "No GPU in the catalog supports this precision.";
   }
   advice.assumptions = request.region.assumptions();
-  advice.assumptions.push_back(
-      "cost per GPU-hour is the cheapest listed on-demand instance carrying that GPU (data/prices); a MIG "
-      "slice's share is the GPU-hour divided by the instances packed on it");
+  advice.assumptions.push_back(fmt::format(
+      "cost per GPU-hour is the cheapest listed on-demand instance carrying that GPU (data/prices){}; a MIG slice's "
+      "share is the GPU-hour divided by the instances packed on it",
+      request.region.provider.empty()
+          ? ", at any provider"
+          : fmt::format(" in {} where listed there, else elsewhere in {}, else at any provider", request.region.key,
+                        request.region.provider)));
   advice.assumptions.push_back("MIG instances are assumed to run concurrently without interfering (compute scales "
                                "with SMs, bandwidth with memory slices)");
   return advice;

@@ -67,35 +67,15 @@ void price_cost(const FootprintRequest& req, const hardware::Device& device, con
     return;
   }
 
-  std::vector<Instance> offers = prices.for_gpu(device.id);
-  if (offers.empty()) {
+  const std::optional<RegionalOffer> offer = prices.cheapest_in(device.id, f.region);
+  if (!offer) {
     f.assumptions.push_back(fmt::format(
         "cost not computed: data/prices/cloud_instances.csv lists no instance with {}; pass --price-per-device-hour",
         device.id));
     return;
   }
-  std::string scope = "any provider";
-  if (!f.region.provider.empty()) {
-    auto same = [&](auto pred) {
-      std::vector<Instance> kept;
-      std::copy_if(offers.begin(), offers.end(), std::back_inserter(kept), pred);
-      return kept;
-    };
-    auto provider = same([&](const Instance& i) { return i.provider == f.region.provider; });
-    auto region = same([&](const Instance& i) {
-      return i.provider == f.region.provider && i.region == f.region.cloud_region;
-    });
-    if (!region.empty()) {
-      offers = region;
-      scope = f.region.key;
-    } else if (!provider.empty()) {
-      offers = provider;
-      scope = f.region.provider + " (no price listed in " + f.region.cloud_region + ")";
-    } else {
-      scope = "any provider (" + f.region.provider + " lists none)";
-    }
-  }
-  const Instance& best = offers.front();  // for_gpu sorts by price per GPU-hour
+  const Instance& best = offer->instance;
+  const std::string& scope = offer->scope;
   const double per_gpu_hour = best.price_usd_per_gpu_hour();
   f.cost_usd = per_gpu_hour * f.device_count * hours;
   f.cost_basis = fmt::format("{:.4f} USD per GPU-hour x {} device(s) x {} h: the per-GPU share of {}", per_gpu_hour,

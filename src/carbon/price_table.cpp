@@ -66,6 +66,23 @@ std::optional<Instance> PriceTable::cheapest(const std::string& gpu_id) const {
   return list.front();
 }
 
+std::optional<RegionalOffer> PriceTable::cheapest_in(const std::string& gpu_id, const Region& region) const {
+  const std::vector<Instance> offers = for_gpu(gpu_id);  // cheapest per GPU-hour first
+  if (offers.empty()) return std::nullopt;
+  if (region.provider.empty()) return RegionalOffer{offers.front(), "any provider"};
+  const auto first = [&](auto pred) {
+    const auto it = std::find_if(offers.begin(), offers.end(), pred);
+    return it == offers.end() ? nullptr : &*it;
+  };
+  if (const Instance* i = first([&](const Instance& o) {
+        return o.provider == region.provider && o.region == region.cloud_region;
+      }))
+    return RegionalOffer{*i, region.key};
+  if (const Instance* i = first([&](const Instance& o) { return o.provider == region.provider; }))
+    return RegionalOffer{*i, region.provider + " (no price listed in " + region.cloud_region + ")"};
+  return RegionalOffer{offers.front(), "any provider (" + region.provider + " lists none)"};
+}
+
 std::map<std::string, Instance> PriceTable::cheapest_per_gpu() const {
   std::map<std::string, Instance> out;
   for (const Instance& i : instances_) {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "carbon/region_table.h"
 #include "hardware/device_catalog.h"
 
 namespace perfcast::carbon {
@@ -24,6 +25,14 @@ struct Instance {
   double price_usd_per_gpu_hour() const { return price_usd_per_hour / gpu_count; }
 };
 
+// The instance a GPU-hour is priced at for a region, and where it was looked for.
+struct RegionalOffer {
+  Instance instance;
+  // "aws:us-east-1" (listed in the cloud region), "aws (no price listed in us-east-1)", "any provider" (a grid
+  // zone), or "any provider (azure lists none)".
+  std::string scope;
+};
+
 class PriceTable {
  public:
   static PriceTable load(const std::string& path = hardware::default_data_dir() + "/prices/cloud_instances.csv");
@@ -33,6 +42,9 @@ class PriceTable {
   std::vector<Instance> for_gpu(const std::string& gpu_id) const;
   // The instance with the lowest price per GPU-hour for this GPU; nullopt when none is listed.
   std::optional<Instance> cheapest(const std::string& gpu_id) const;
+  // The cheapest instance per GPU-hour carrying this GPU in the region's own cloud and region when listed there,
+  // else anywhere in that cloud, else at any provider (also for a grid zone); nullopt when none is listed.
+  std::optional<RegionalOffer> cheapest_in(const std::string& gpu_id, const Region& region) const;
   // gpu_id -> its cheapest instance per GPU-hour.
   std::map<std::string, Instance> cheapest_per_gpu() const;
   // Every row of an instance type (case-insensitive; several regions may be listed). Throws

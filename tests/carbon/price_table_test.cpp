@@ -35,6 +35,24 @@ TEST(CarbonPrices, CheapestPerGpu) {
   EXPECT_EQ(cheapest.at("t4").price_date, "2026-08-26");
 }
 
+TEST(CarbonPrices, CheapestInARegionPrefersItsCloudAndRegion) {
+  const auto regions = RegionTable::load();
+  // A grid zone: the cheapest anywhere (Lambda's 8x A100, 15.92 USD/h).
+  const auto anywhere = prices().cheapest_in("a100-sxm4-40gb", regions.lookup("FR"));
+  ASSERT_TRUE(anywhere.has_value());
+  EXPECT_EQ(anywhere->instance.type, "gpu_8x_a100");
+  EXPECT_EQ(anywhere->scope, "any provider");
+  // An AWS region that lists the GPU: AWS's own instance there, although Lambda is cheaper.
+  const auto aws = prices().cheapest_in("a100-sxm4-40gb", regions.lookup("aws:us-east-1"));
+  ASSERT_TRUE(aws.has_value());
+  EXPECT_EQ(aws->instance.provider, "aws");
+  EXPECT_EQ(aws->instance.region, "us-east-1");
+  EXPECT_EQ(aws->scope, "aws:us-east-1");
+  EXPECT_GT(aws->instance.price_usd_per_gpu_hour(), anywhere->instance.price_usd_per_gpu_hour());
+  // No listed instance at all: nothing.
+  EXPECT_FALSE(prices().cheapest_in("mi300x", regions.lookup("aws:us-east-1")).has_value());
+}
+
 TEST(CarbonPrices, InstanceTypeLookup) {
   const auto p4d = prices().of_type("P4D.24XLARGE");
   ASSERT_EQ(p4d.size(), 2u);

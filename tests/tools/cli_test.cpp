@@ -67,6 +67,15 @@ TEST(Cli, AdviseJsonRanksAndExplains) {
   const auto j = nlohmann::json::parse(run.output);
   EXPECT_FALSE(j["ranked"].empty());
   EXPECT_NE(j["explanation"].get<std::string>().find("wins on carbon"), std::string::npos);
+  // The text table names the cloud instance each option is priced as, the one the JSON carries.
+  const CliRun text = run_cli("advise " + perfcast::testing::fixture_path("resnet50.onnx") +
+                              " --batch 8 --region aws:us-east-1 --objective carbon");
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_NE(text.output.find("priced as"), std::string::npos) << text.output;
+  const auto& first = j["ranked"][0];
+  ASSERT_TRUE(first.contains("instance")) << first.dump();
+  if (first["instance"].is_string())
+    EXPECT_NE(text.output.find(first["instance"].get<std::string>()), std::string::npos) << text.output;
   const CliRun bad = run_cli("advise " + perfcast::testing::fixture_path("resnet50.onnx") + " --region atlantis");
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_EQ(bad.output.rfind("perfcast: error: ", 0), 0u) << bad.output;

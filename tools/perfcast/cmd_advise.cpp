@@ -28,16 +28,22 @@ std::string option_label(const advise::Option& o) {
   return o.mig_profile.empty() ? o.device_id : fmt::format("{} {}x{}", o.device_id, o.instances_per_gpu, o.mig_profile);
 }
 
+// The cloud instance an option is priced as: "aws:p3.2xlarge", or "-" when no listed instance carries the GPU.
+std::string instance_label(const advise::Option& o) {
+  return o.instance ? o.instance->provider + ":" + o.instance->type : "-";
+}
+
 void print_rows(const std::vector<advise::Option>& options, int top, bool show_reason) {
-  std::cout << fmt::format("{:<4} {:<34} {:>10} {:>12} {:>10} {:>12} {:>10} {:>7}\n", "#", "option", "latency ms",
-                           "samples/s/GPU", "$/1M", "kgCO2e/1M", "kWh/1M", "pareto");
+  std::cout << fmt::format("{:<4} {:<34} {:>10} {:>12} {:>10} {:>12} {:>10} {:>7}  {}\n", "#", "option", "latency ms",
+                           "samples/s/GPU", "$/1M", "kgCO2e/1M", "kWh/1M", "pareto", "priced as");
   int rank = 0;
   for (const auto& o : options) {
     if (++rank > top) break;
-    std::cout << fmt::format("{:<4} {:<34} {:>10.3f} {:>12.0f} {:>10} {:>12.4f} {:>10.4f} {:>7}", rank,
+    std::cout << fmt::format("{:<4} {:<34} {:>10.3f} {:>12.0f} {:>10} {:>12.4f} {:>10.4f} {:>7}  {}", rank,
                              option_label(o), o.prediction.latency_ms.value, o.samples_per_s_per_gpu,
                              o.usd_per_million_samples ? fmt::format("{:.3f}", *o.usd_per_million_samples) : "n/a",
-                             o.total_kgco2e_per_million(), o.kwh_per_million_samples, o.pareto ? "*" : "");
+                             o.total_kgco2e_per_million(), o.kwh_per_million_samples, o.pareto ? "*" : "",
+                             instance_label(o));
     if (show_reason) std::cout << "  " << o.rejected_because;
     std::cout << "\n";
   }
