@@ -11,11 +11,7 @@
 namespace perfcast {
 namespace {
 
-std::string write_temp(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / name;
-  std::ofstream(path) << text;
-  return path.string();
-}
+using testing::write_temp;
 
 TEST(JsonFile, ReadsAndChecksNumbers) {
   const std::string path = write_temp("perfcast_json_file_ok.json", R"({"a": 0.5, "s": "x", "big": 1e9})");

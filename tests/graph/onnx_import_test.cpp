@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "graph/graph_summary.h"
 #include "support/onnx_builder.h"
+#include "support/test_helpers.h"
 
 namespace perfcast::graph {
 namespace {
@@ -78,8 +79,7 @@ TEST(OnnxImport, FixedBatchCannotBeRebound) {
 TEST(OnnxImport, MissingFileEmptyFileAndGarbage) {
   EXPECT_NE(error_of("/nonexistent/model.onnx").find("no such file"), std::string::npos);
 
-  const auto dir = std::filesystem::temp_directory_path() / "perfcast_tests";
-  std::filesystem::create_directories(dir);
+  const std::filesystem::path dir = testing::fresh_temp_dir("perfcast_tests", "import_errors");
   const auto empty = (dir / "empty.onnx").string();
   std::ofstream(empty).close();
   EXPECT_NE(error_of(empty).find("empty"), std::string::npos);

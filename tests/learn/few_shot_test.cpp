@@ -11,19 +11,14 @@
 #include "hardware/device_catalog.h"
 #include "learn/few_shot.h"
 #include "learn/timm_dataset.h"
+#include "support/test_helpers.h"
 
 namespace perfcast::learn {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string write_temp(const std::string& name, const std::string& text) {
-  const fs::path dir = fs::temp_directory_path() / "perfcast_few_shot_test";
-  fs::create_directories(dir);
-  const fs::path p = dir / name;
-  std::ofstream(p) << text;
-  return p.string();
-}
+using testing::write_temp;
 
 bool have_timm() { return fs::is_directory(default_timm_dir()); }
 

@@ -31,6 +31,7 @@
 #include "predict/roofline_calibration.h"
 #include "support/fixtures.h"
 #include "support/relative_errors.h"
+#include "support/test_helpers.h"
 
 namespace perfcast::predict {
 namespace {
@@ -97,11 +98,7 @@ nlohmann::json shipped_calibration_json() {
   return nlohmann::json::parse(in);
 }
 
-std::string write_temp(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / name;
-  std::ofstream(path) << text;
-  return path.string();
-}
+using testing::write_temp;
 
 TEST(RooflineGroupedConv, WithoutTheKeyGroupedIsTimedAsConv) {
   nlohmann::json j = shipped_calibration_json();

@@ -18,6 +18,7 @@
 #include "predict/op_class.h"
 #include "predict/power.h"
 #include "predict/roofline_calibration.h"
+#include "support/test_helpers.h"
 
 namespace perfcast::predict {
 namespace {
@@ -367,11 +368,7 @@ TEST(RooflineOpClass, DepthwiseConvAndShapeArithmetic) {
   EXPECT_EQ(classify_node(g, g.nodes[1]), OpClass::kFree);  // host-side shape arithmetic
 }
 
-std::string write_temp(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / name;
-  std::ofstream(path) << text;
-  return path.string();
-}
+using testing::write_temp;
 
 TEST(RooflineCalibrationFile, ShippedFileLoadsWithEveryClass) {
   const auto c = load_roofline_calibration();

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "support/test_helpers.h"
+
 namespace perfcast::testing {
 
 class OnnxBuilder {
@@ -90,11 +92,9 @@ class OnnxBuilder {
     return *this;
   }
 
-  // Writes the model to a fresh file under the test temp dir and returns its path.
+  // Writes the model to a fresh file in process_temp_dir() and returns its path.
   std::string save(const std::string& file_name) const {
-    const auto dir = std::filesystem::temp_directory_path() / "perfcast_tests";
-    std::filesystem::create_directories(dir);
-    const auto path = (dir / file_name).string();
+    const auto path = (process_temp_dir() / file_name).string();
     std::ofstream out(path, std::ios::binary);
     model_.SerializeToOstream(&out);
     return path;

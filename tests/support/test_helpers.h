@@ -46,6 +46,21 @@ inline std::string fresh_temp_dir(const std::string& prefix, const std::string& 
   return dir.string();
 }
 
+// <tmp>/perfcast_tests-<pid>, created: per process, because ctest runs tests in parallel processes and two
+// writing one path truncate each other's file.
+inline std::filesystem::path process_temp_dir() {
+  const auto dir = std::filesystem::temp_directory_path() / ("perfcast_tests-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// Writes `text` to process_temp_dir()/<name> and returns the path.
+inline std::string write_temp(const std::string& name, const std::string& text) {
+  const auto path = process_temp_dir() / name;
+  std::ofstream(path) << text;
+  return path.string();
+}
+
 inline std::string read_text(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
