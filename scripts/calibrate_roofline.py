@@ -136,6 +136,23 @@ def gemm_device_scale(tab):
     return {d: v / mean for d, v in achieved.items()}, achieved
 
 
+def chip_scale(gemm_scale, devices):
+    """chip -> the geometric mean scale of its measured devices (the devices' files name their die)."""
+    by_chip = {}
+    for d, v in gemm_scale.items():
+        if devices[d]["chip"]:
+            by_chip.setdefault(devices[d]["chip"], []).append(math.log(v))
+    return {c: math.exp(sum(v) / len(v)) for c, v in by_chip.items()}
+
+
+def scale_per_device(gemm_scale, devices):
+    """device id -> the scale src/predict/roofline.cpp applies: its own, else its chip's (gemm_scale_for)."""
+    chips = chip_scale(gemm_scale, devices)
+    out = {d: chips[s["chip"]] for d, s in devices.items() if s["chip"] in chips}
+    out.update(gemm_scale)
+    return out
+
+
 def gemm_diagnostics(train, test, unscaled_pred):
     """Prints why gemm is mispredicted: per device, the achieved fraction of the fp32 peak on the test
     split's large GEMMs, the previous model's measured/predicted, and how much faster the test kernels
@@ -178,6 +195,7 @@ def load_devices(repo):
             "fp32_matrix_flops": c.get("fp32_matrix_tflops", c["fp32_tflops"]) * 1e12,
             "bw": t["memory"]["bandwidth_gb_s"] * 1e9,
             "sms": c.get("sm_count", 0),
+            "chip": t.get("chip", ""),
         }
         for key in [t["id"]] + list(t.get("aliases", [])):
             by_key[key.lower()] = t["id"]
@@ -824,7 +842,8 @@ def main():
     train_unscaled, test_unscaled = train.subset(np.ones(len(train), bool)), test.subset(np.ones(len(test), bool))
     gemm_scale, gemm_achieved = gemm_device_scale(train)
     train.set_peak(devices, True, gemm_scale)
-    test.set_peak(devices, True, gemm_scale)
+    # Test rows: as C++ applies it, a device without gemm training rows takes its die's scale.
+    test.set_peak(devices, True, scale_per_device(gemm_scale, devices))
 
     # Shared (device-agnostic, both vendors) parameters.
     params = {c: fit_class(train.subset(train.cls == c), fixed=PINNED.get(c)) for c in FIT_CLASSES}
@@ -976,9 +995,11 @@ def main():
         "gemm_wave_tile": GEMM_WAVE_TILE,
         "gemm_device_scale": {
             "values": {d: round(v, 4) for d, v in gemm_scale.items()},
+            "by_chip": {c: round(v, 4) for c, v in chip_scale(gemm_scale, devices).items()},
             "achieved_fraction_of_peak": {d: round(v, 4) for d, v in gemm_achieved.items()},
             "note": f"multiplies a of gemm (capped at 1) at non-tensor precisions (fp32/fp64) on these devices; "
-                    f"any other device: 1. Per device, the {GEMM_SCALE_QUANTILE}th percentile of FLOPs x wave factor "
+                    f"any other device: by_chip's value for the die its file names (chip), the geometric mean of the "
+                    f"measured devices with that die, else 1. Per device, the {GEMM_SCALE_QUANTILE}th percentile of FLOPs x wave factor "
                     f"/ (time x fp32 peak) over its gemm rows of >= {GEMM_PLATEAU_FLOPS:.0e} FLOPs in "
                     "nvidia/train_collect/{bmm,linear}, over the geometric mean of all devices' (so 1 = the typical "
                     "device); classes.gemm is fitted with it. Why: the sustained fraction of the boost-clock peak "

@@ -32,6 +32,8 @@ struct Device {
   std::string kind;            // "gpu" or "cpu"
   std::string vendor;
   std::string architecture;
+  // The GPU die ("GA100", "GV100"): board variants of one die (SXM/PCIe, memory sizes) share it. Optional.
+  std::string chip;
   std::vector<std::string> aliases;
   std::string file;            // where it was loaded from
 

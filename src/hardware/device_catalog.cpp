@@ -126,6 +126,7 @@ Device parse_device(const toml::table& table, const std::string& file) {
   }
   d.vendor = r.string("vendor").value_or("");
   d.architecture = r.string("architecture").value_or("");
+  d.chip = r.string("chip").value_or("");
 
   if (const auto aliases = table["aliases"]) {
     const toml::array* array = aliases.as_array();
@@ -328,6 +329,7 @@ nlohmann::json to_json(const Device& d) {
           {"kind", d.kind},
           {"vendor", d.vendor},
           {"architecture", d.architecture},
+          {"chip", d.chip},
           {"aliases", d.aliases},
           {"file", d.file},
           {"peak_tflops", peaks},

@@ -81,7 +81,7 @@ Compute compute_roof(const Device& device, Precision precision, OpClass op_class
     if (precision == Precision::kFp32) out.peak = std::max(out.peak, fp32_matrix_peak(device));
     if (is_tensor_precision(precision)) out.a = std::min(1.0, out.a * c.tensor_core_multiplier(op_class));
     // Fitted on fp32 (SIMT) GEMMs only: the tensor-core multiplier stands in for it at tensor precisions.
-    else if (op_class == OpClass::kGemm) out.a = std::min(1.0, out.a * c.gemm_scale_for(device.id));
+    else if (op_class == OpClass::kGemm) out.a = std::min(1.0, out.a * c.gemm_scale_for(device.id, device.chip));
     // Fitted on AMP fp16 runs only: fp32 keeps grouped convs at conv's efficiency.
     if (is_tensor_precision(precision) && op_class == OpClass::kGroupedConv)
       out.a = std::min(1.0, out.a * c.grouped_conv_compute_factor);

@@ -12,8 +12,8 @@
 // tf32/fp16/bf16/fp8/int8, a * multiplier capped at 1; AMD fp32 uses the matrix-core fp32 peak when
 // the device file lists compute.fp32_matrix_tflops), for the other classes (depthwise conv
 // included) the vector peak (fp32, or fp64 for fp64). At non-tensor precisions a of gemm is multiplied
-// by the device's gemm_device_scale (relative sustained throughput, 1 for devices without gemm
-// measurements), capped at 1. W = memory bandwidth; below 4 bytes per
+// by the device's gemm_device_scale (relative sustained throughput; a device without gemm measurements
+// takes that of a measured device with the same die, hardware::Device::chip, else 1), capped at 1. W = memory bandwidth; below 4 bytes per
 // element b_c is scaled by the calibration's low-precision memory multiplier (capped at 1; conv's own
 // for conv and grouped conv).
 // gemm wave quantisation (calibration gemm_wave_tile = T > 0): F is multiplied by ceil(w) / w with

@@ -43,9 +43,10 @@ struct Reader {
 
 const ClassParams& RooflineCalibration::params(OpClass op_class) const { return classes[class_index(op_class)]; }
 
-double RooflineCalibration::gemm_scale_for(const std::string& device_id) const {
-  const auto it = gemm_device_scale.find(device_id);
-  return it == gemm_device_scale.end() ? 1.0 : it->second;
+double RooflineCalibration::gemm_scale_for(const std::string& device_id, const std::string& chip) const {
+  if (const auto it = gemm_device_scale.find(device_id); it != gemm_device_scale.end()) return it->second;
+  if (const auto it = gemm_chip_scale.find(chip); !chip.empty() && it != gemm_chip_scale.end()) return it->second;
+  return 1.0;
 }
 
 double RooflineCalibration::tensor_core_multiplier(OpClass op_class) const {
@@ -107,6 +108,12 @@ RooflineCalibration load_roofline_calibration(const std::string& path) {
     if (!values.is_object()) throw Error(fmt::format("{}: 'gemm_device_scale.values' must be an object", path));
     for (const auto& item : values.items())
       c.gemm_device_scale[item.key()] = r.number(values, item.key(), "gemm_device_scale.values", 1e-3, 1e3);
+    if (j["gemm_device_scale"].contains("by_chip")) {
+      const json& chips = j["gemm_device_scale"]["by_chip"];
+      if (!chips.is_object()) throw Error(fmt::format("{}: 'gemm_device_scale.by_chip' must be an object", path));
+      for (const auto& item : chips.items())
+        c.gemm_chip_scale[item.key()] = r.number(chips, item.key(), "gemm_device_scale.by_chip", 1e-3, 1e3);
+    }
   }
   if (j.contains("gemm_wave_tile")) c.gemm_wave_tile = r.number(j, "gemm_wave_tile", "", 0, 4096);
   if (j.contains("training")) {
@@ -178,6 +185,7 @@ RooflineCalibration load_roofline_calibration(const std::string& path) {
     variant->peak_at_boost_clock = c.cpu.peak_at_boost_clock;
     variant->gemm_wave_tile = 0;  // CPU BLAS/oneDNN block per core at much smaller tiles than GPU waves
     variant->gemm_device_scale.clear();
+    variant->gemm_chip_scale.clear();
     c.cpu_variant = std::move(variant);
   }
   return c;

@@ -60,6 +60,9 @@ struct RooflineCalibration {
   // Relative fp32 gemm throughput of the devices with gemm measurements, by device id (1 = the typical
   // device; a of gemm is multiplied by it, capped at 1, at non-tensor precisions). Others: 1.
   std::map<std::string, double> gemm_device_scale;
+  // The same by GPU die (roofline.json gemm_device_scale.by_chip): a device without its own entry whose
+  // hardware::Device::chip is listed gets its die's scale (A100 SXM4 that of the measured A100 PCIe).
+  std::map<std::string, double> gemm_chip_scale;
   TrainingCalibration training;
   LayoutCalibration layout;
   // gemm wave quantisation: output tiles of this many rows and columns are spread over the SMs; the
@@ -92,8 +95,8 @@ struct RooflineCalibration {
   bool peak_at_boost_clock = false;
 
   const ClassParams& params(OpClass op_class) const;
-  // gemm_device_scale's entry for the device, else 1.
-  double gemm_scale_for(const std::string& device_id) const;
+  // gemm_device_scale's entry for the device, else gemm_chip_scale's for its chip, else 1.
+  double gemm_scale_for(const std::string& device_id, const std::string& chip = "") const;
   double tensor_core_multiplier(OpClass op_class) const;
   // layout.nhwc_time_factor of the class (1 for classes without one: free, unknown).
   double nhwc_time_factor(OpClass op_class) const;

@@ -4,10 +4,11 @@
 // scripts/calibrate_roofline.py): those rows are fit rows, every other DeepBench row is held out (the other
 // four GPUs' convolutions, every GEMM, every fp16/int8 and backward pass).
 // Measured when written (perfcast evaluate --data deepbench; 4,215 kernels on six GPUs), MAPE and median
-// predicted/measured: GEMM fp32 82.0% / 1.38, fp16 74.1% / 1.14, int8 88.1% / 0.94; convolution forward
+// predicted/measured: GEMM fp32 73.7% / 1.37 (V100 SXM2 95% / 1.12 with its die's GEMM scale, 145% / 1.52
+// without), fp16 74.1% / 1.14, int8 88.1% / 0.94; convolution forward
 // fp32 37.0% / 1.12 (held-out GPUs 31-43%), fp16 83.9% / 1.37, int8 104% / 1.84; backward fp32 38-43% /
 // 0.77-0.93, fp16 65-69% / 1.34. With the conv constants fitted on NeuSight's conv rows (before): forward
-// fp32 199% / 2.58, fp16 358% / 3.62, all kernels 192% (now 65%). The bounds below are the measured figures
+// fp32 199% / 2.58, fp16 358% / 3.62, all kernels 192% (now 64%). The bounds below are the measured figures
 // with a margin: they fail when the roofline moves, better or worse, so that the README's table is rewritten.
 #include <gtest/gtest.h>
 
@@ -67,7 +68,7 @@ TEST(DeepBenchEvaluation, HeldOutKernelErrorsAsMeasured) {
     double max_mape_pct, median_low, median_high;
   };
   const Expected expected[] = {
-      {"gemm", "fp32", "forward", 90, 1.25, 1.50},          {"gemm", "fp16", "forward", 82, 1.05, 1.25},
+      {"gemm", "fp32", "forward", 80, 1.25, 1.50},          {"gemm", "fp16", "forward", 82, 1.05, 1.25},
       {"gemm", "int8", "forward", 95, 0.85, 1.05},          {"conv", "fp32", "forward", 42, 1.0, 1.25},
       {"conv", "fp16", "forward", 92, 1.25, 1.5},           {"conv", "int8", "forward", 115, 1.65, 2.05},
       {"conv", "fp32", "backward-data", 48, 0.85, 1.02},    {"conv", "fp32", "backward-weights", 43, 0.7, 0.85},
@@ -92,6 +93,17 @@ TEST(DeepBenchEvaluation, ConvolutionsOfTheGpusLeftOutOfTheConvFit) {
     EXPECT_GT(g.median_predicted_over_measured, 0.8) << gpu;
     EXPECT_LT(g.median_predicted_over_measured, 1.3) << gpu;
   }
+}
+
+TEST(DeepBenchEvaluation, V100Sxm2GemmsTakeTheirDiesScale) {
+  const DeepBenchEvaluation* e = shared_evaluation();
+  if (e == nullptr) GTEST_SKIP() << "no shared/data/deepbench";
+  // NeuSight measured GEMMs on a V100 PCIe; DeepBench's V100 is an SXM2 card of the same die (GV100), held out.
+  // With scale 1 its fp32 GEMMs were 145% MAPE, x1.52 too slow; with the die's scale 95%, x1.12.
+  const DeepBenchGroup& g = group(e->groups, "v100-sxm2-16gb", "gemm", "fp32", "forward");
+  EXPECT_LT(g.metrics.mape, 105);
+  EXPECT_LT(g.median_predicted_over_measured, 1.2);
+  EXPECT_GT(g.median_predicted_over_measured, 0.95);
 }
 
 TEST(DeepBenchEvaluation, BackwardPassesAreTimedAsTheTrainingStepTimesThem) {

@@ -2,9 +2,9 @@
 // (/work/shared/data/neusight/operators/nvidia/test/{bmm,linear}.csv: fp32, TF32 off, PyTorch 2.1;
 // MIT, see SOURCE.md there). data/calibration/roofline.json was fitted on NeuSight's train_collect
 // files only (scripts/calibrate_roofline.py), so these rows are held out: same devices, other shapes.
-// Measured when fitted (gemm MAPE, with the per-device gemm scale; before it): all 27.3% (31.9%),
+// Measured when fitted (gemm MAPE, with the per-device gemm scale; before it): all 22.5% (31.9%),
 // V100 16.5% (54.3%), A100-40GB 15.2% (28.4%), P100 23.1% (29.2%), T4 25.9% (26.7%), P4 54.6% (26.3%),
-// A100-80GB 39.0% (36.6%; no gemm training rows, scale 1).
+// A100-80GB 18.3% (36.6%; no gemm training rows: its die's scale, that of the A100-40GB; 39.0% with scale 1).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -85,6 +85,7 @@ TEST(RooflineNeuSightGemm, HeldOutSplitWithinMeasuredError) {
   const auto errors = gemm_errors(calibration, catalog, tables);
   RooflineCalibration unscaled = calibration;
   unscaled.gemm_device_scale.clear();
+  unscaled.gemm_chip_scale.clear();
   const auto errors_unscaled = gemm_errors(unscaled, catalog, tables);
   nlohmann::json script_metrics;
   {
@@ -103,9 +104,12 @@ TEST(RooflineNeuSightGemm, HeldOutSplitWithinMeasuredError) {
         << key << ": C++ and scripts/calibrate_roofline.py disagree";
   }
   ASSERT_EQ(errors.at("all").n, 15066);
-  EXPECT_LT(errors.at("all").mape(), 0.29);                // one shared curve: 31.9%
+  EXPECT_LT(errors.at("all").mape(), 0.25);                // one shared curve: 31.9%
   EXPECT_LT(errors.at("v100-pcie-32gb").mape(), 0.20);     // 54.3%
   EXPECT_LT(errors.at("a100-pcie-40gb").mape(), 0.19);     // 28.4%
+  // No GEMM training rows: the scale of the measured A100 (same die, GA100). 39.0% with scale 1.
+  EXPECT_LT(errors.at("a100-pcie-80gb").mape(), 0.22);
+  EXPECT_GT(errors_unscaled.at("a100-pcie-80gb").mape(), 0.35);
   // The device scale is what moves V100: without it V100 is ~1.5x too slow again.
   EXPECT_GT(errors_unscaled.at("v100-pcie-32gb").mape(), 0.4);
 }

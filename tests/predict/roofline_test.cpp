@@ -1,5 +1,6 @@
 // The calibrated roofline on synthetic graphs whose answer is known by hand, plus the calibration
 // loader, the operator classes, the kernel plan, training, memory and power.
+#include "hardware/device_catalog.h"
 #include "predict/roofline.h"
 
 #include <gtest/gtest.h>
@@ -387,6 +388,16 @@ TEST(RooflineCalibrationFile, ShippedFileLoadsWithEveryClass) {
   EXPECT_GT(c.gemm_scale_for("v100-pcie-32gb"), 1);  // sustains more of its peak than the typical device
   EXPECT_LT(c.gemm_scale_for("t4"), 1);              // 70 W: clock-limited
   EXPECT_EQ(c.gemm_scale_for("no-such-device"), 1);
+  // A GPU without GEMM rows takes the scale of a measured one with the same die; its own entry wins.
+  const auto catalog = hardware::DeviceCatalog::load();
+  for (const char* id : {"a100-sxm4-80gb", "a100-sxm4-40gb", "a100-pcie-80gb"}) {
+    const auto& d = catalog.get(id);
+    EXPECT_EQ(d.chip, "GA100") << id;
+    EXPECT_EQ(c.gemm_scale_for(d.id, d.chip), c.gemm_scale_for("a100-pcie-40gb")) << id;
+  }
+  EXPECT_EQ(c.gemm_scale_for("v100-sxm2-16gb", "GV100"), c.gemm_scale_for("v100-pcie-32gb"));
+  EXPECT_EQ(c.gemm_scale_for("t4", "GA100"), c.gemm_scale_for("t4"));
+  EXPECT_EQ(c.gemm_scale_for("rtx-3090", catalog.get("rtx-3090").chip), 1);  // no measured GA102
   EXPECT_GT(c.runtime_context_for("nvidia"), 100e6);
   EXPECT_EQ(c.runtime_context_for("no-such-vendor"), c.runtime_context_for("nvidia"));
   EXPECT_FALSE(c.fitted_on.empty());
