@@ -111,7 +111,6 @@ GEMM_WAVE_TILE = 128
 # long training kernels on the passively cooled P4/T4 lose throughput with duration (thermal/power
 # limit; correlation of achieved fraction with log time -0.66 on P4 linear), which is the
 # measurement session's state, not the device's capability.
-BAND_Z = 1.2816  # standard normal 90th percentile: mean +- BAND_Z sd holds 80%
 GEMM_PLATEAU_FLOPS = 1e10
 # conv: DeepBench fp32 forward convolutions of these GPUs are fitted on (the two data-centre GPUs); the
 # GeForce/TITAN Pascal cards and the T4 (Turing) are held out.

@@ -60,12 +60,6 @@ std::vector<Instance> PriceTable::for_gpu(const std::string& gpu_id) const {
   return out;
 }
 
-std::optional<Instance> PriceTable::cheapest(const std::string& gpu_id) const {
-  auto list = for_gpu(gpu_id);
-  if (list.empty()) return std::nullopt;
-  return list.front();
-}
-
 std::optional<RegionalOffer> PriceTable::cheapest_in(const std::string& gpu_id, const Region& region) const {
   const std::vector<Instance> offers = for_gpu(gpu_id);  // cheapest per GPU-hour first
   if (offers.empty()) return std::nullopt;

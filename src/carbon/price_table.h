@@ -40,8 +40,6 @@ class PriceTable {
   const std::vector<Instance>& instances() const { return instances_; }
   // Every instance carrying this GPU, cheapest per GPU-hour first.
   std::vector<Instance> for_gpu(const std::string& gpu_id) const;
-  // The instance with the lowest price per GPU-hour for this GPU; nullopt when none is listed.
-  std::optional<Instance> cheapest(const std::string& gpu_id) const;
   // The cheapest instance per GPU-hour carrying this GPU in the region's own cloud and region when listed there,
   // else anywhere in that cloud, else at any provider (also for a grid zone); nullopt when none is listed.
   std::optional<RegionalOffer> cheapest_in(const std::string& gpu_id, const Region& region) const;

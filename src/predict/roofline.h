@@ -13,9 +13,9 @@
 // the device file lists compute.fp32_matrix_tflops), for the other classes (depthwise conv
 // included) the vector peak (fp32, or fp64 for fp64). At non-tensor precisions a of gemm is multiplied
 // by the device's gemm_device_scale (relative sustained throughput; a device without gemm measurements
-// takes that of a measured device with the same die, hardware::Device::chip, else 1), capped at 1. W = memory bandwidth; below 4 bytes per
-// element b_c is scaled by the calibration's low-precision memory multiplier (capped at 1; conv's own
-// for conv and grouped conv).
+// takes that of a measured device with the same die, hardware::Device::chip, else 1), capped at 1.
+// W = memory bandwidth; below 4 bytes per element b_c is scaled by the calibration's low-precision
+// memory multiplier (capped at 1; conv's own for conv and grouped conv).
 // gemm wave quantisation (calibration gemm_wave_tile = T > 0): F is multiplied by ceil(w) / w with
 // w = output tiles / SMs, tiles = batch x ceil(rows / T) x ceil(cols / T) of the output matrices (the
 // backward kernels reuse the forward's factor). Utilisation counts the useful FLOPs only.
